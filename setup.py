@@ -1,0 +1,49 @@
+"""serkit: Kaldi-style recipes for speech emotion recognition."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).resolve().parent
+
+
+def _version() -> str:
+    for line in (HERE / "serkit" / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=")[1].strip().strip('"')
+    raise RuntimeError("serkit/__init__.py has no __version__")
+
+
+# torch and torchaudio are built against each other: the pair must come from one release.
+RUNTIME = [
+    "torch==2.11.*",
+    "torchaudio==2.11.*",
+    "kaldiio>=2.18",
+    "sentencepiece>=0.2",
+    "numpy>=1.24",
+    "scipy>=1.10",
+    "pyyaml>=6.0",
+    "tensorboard>=2.14",
+    "soundfile>=0.12",
+    "tqdm>=4.65",
+]
+
+EXTRAS = {
+    # independent reference implementations the tests compare serkit against
+    "test": ["pytest>=7", "pytest-timeout>=2", "kaldi-native-fbank>=1.20", "kaldi-native-io>=1.20"],
+}
+
+setup(
+    name="serkit",
+    version=_version(),
+    description="Kaldi-style recipe toolkit for speech emotion recognition",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=find_packages(include=["serkit", "serkit.*"]),
+    install_requires=RUNTIME,
+    extras_require=EXTRAS,
+    entry_points={
+        "console_scripts": [],
+    },
+)
