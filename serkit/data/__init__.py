@@ -1,0 +1,1 @@
+"""Kaldi data directories: key tables, audio reading, directory operations."""

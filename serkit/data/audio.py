@@ -1,0 +1,161 @@
+"""Reading the audio a ``wav.scp`` entry names: a file, a pipe, or a Kaldi ark offset.
+
+All audio leaves here as mono float32 in [-1, 1] at the requested sample rate: stereo is mixed
+down, other rates are resampled with torchaudio. Anything unreadable raises :class:`AudioError`
+naming the entry and what to do; callers decide whether that is fatal or a counted skip.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from typing import Dict, Iterator, Optional, Tuple
+
+import numpy as np
+import soundfile as sf
+
+from serkit.errors import AudioError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SAMPLE_RATE = 16000
+_ARK_OFFSET = re.compile(r"^(.+\.ark):(\d+)$")
+
+
+def _decode_bytes(data: bytes, what: str) -> Tuple[np.ndarray, int]:
+    if not data:
+        raise AudioError(f"{what}: produced no bytes (empty file or a command that wrote nothing)")
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"{what}: not readable audio ({err}); soundfile reads WAV, FLAC and OGG") from None
+    return samples, rate
+
+
+def _run_pipe(command: str, what: str) -> bytes:
+    proc = subprocess.run(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise AudioError(
+            f"{what}: command exited with status {proc.returncode}: {' / '.join(tail) or '(no stderr)'}"
+        )
+    return proc.stdout
+
+
+def read_raw(entry: str, what: str = "") -> Tuple[np.ndarray, int]:
+    """Decode a wav.scp value to ``(samples[frames, channels], rate)`` without conversion."""
+    what = what or entry
+    entry = entry.strip()
+    if entry.endswith("|"):
+        return _decode_bytes(_run_pipe(entry[:-1], what), what)
+    if not os.path.exists(entry):
+        match = _ARK_OFFSET.match(entry)
+        if match and os.path.exists(match.group(1)):
+            import kaldiio
+
+            try:
+                rate, data = kaldiio.load_mat(entry)
+            except Exception as err:  # kaldiio raises several types for a bad offset
+                raise AudioError(f"{what}: cannot read wave from ark offset ({err})") from None
+            data = np.asarray(data)
+            scale = 32768.0 if data.dtype == np.int16 else 1.0
+            return (data.astype(np.float32) / scale).reshape(len(data), -1), int(rate)
+        raise AudioError(f"{what}: file '{entry}' does not exist; fix the path in wav.scp")
+    try:
+        with open(entry, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise AudioError(f"{what}: cannot open '{entry}' ({err.strerror})") from None
+    return _decode_bytes(data, what)
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Mix ``[frames, channels]`` down to one channel."""
+    return samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)
+
+
+def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """Band-limited resampling with torchaudio (sinc interpolation)."""
+    if rate == target_rate:
+        return samples
+    import torch
+    import torchaudio.functional as AF
+
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), rate, target_rate)
+    return out.numpy()
+
+
+def load_audio(entry: str, sample_rate: int = DEFAULT_SAMPLE_RATE, what: str = "") -> np.ndarray:
+    """Mono float32 samples of a wav.scp value at ``sample_rate``."""
+    what = what or entry
+    samples, rate = read_raw(entry, what)
+    if samples.shape[0] == 0:
+        raise AudioError(f"{what}: audio has zero samples; remove the utterance or re-record it")
+    mono = to_mono(samples)
+    if not np.all(np.isfinite(mono)):
+        raise AudioError(f"{what}: audio contains NaN or infinite samples")
+    return resample(mono, rate, sample_rate).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class Segment:
+    recording: str
+    start: float
+    end: float  # seconds; -1 means to the end of the recording
+
+
+class AudioLoader:
+    """Load utterances of a data directory by id, honouring ``segments`` when present.
+
+    ``wav_scp`` maps recording ids to wav.scp values; ``segments`` (optional) maps utterance ids
+    to :class:`Segment`. The last recording read is kept, so iterating utterances in order reads
+    each recording once.
+    """
+
+    def __init__(
+        self,
+        wav_scp: Dict[str, str],
+        segments: Optional[Dict[str, Segment]] = None,
+        sample_rate: int = DEFAULT_SAMPLE_RATE,
+        where: str = "wav.scp",
+    ) -> None:
+        self.wav_scp = wav_scp
+        self.segments = segments
+        self.sample_rate = sample_rate
+        self.where = where
+        self._cache: Tuple[Optional[str], Optional[np.ndarray]] = (None, None)
+
+    def utterances(self):
+        return list(self.segments) if self.segments is not None else list(self.wav_scp)
+
+    def _recording(self, reco: str, utt: str) -> np.ndarray:
+        if self._cache[0] == reco:
+            return self._cache[1]
+        if reco not in self.wav_scp:
+            raise AudioError(f"{self.where}: utterance '{utt}': recording '{reco}' has no wav.scp entry")
+        samples = load_audio(self.wav_scp[reco], self.sample_rate, f"{self.where}: '{reco}'")
+        self._cache = (reco, samples)
+        return samples
+
+    def load(self, utt: str) -> np.ndarray:
+        if self.segments is None:
+            return self._recording(utt, utt)
+        if utt not in self.segments:
+            raise AudioError(f"utterance '{utt}' is not in segments")
+        seg = self.segments[utt]
+        samples = self._recording(seg.recording, utt)
+        begin = int(round(seg.start * self.sample_rate))
+        end = len(samples) if seg.end < 0 else int(round(seg.end * self.sample_rate))
+        if begin >= len(samples) or end <= begin:
+            raise AudioError(
+                f"segments: utterance '{utt}' spans {seg.start:.2f}-{seg.end:.2f} s but recording "
+                f"'{seg.recording}' is {len(samples) / self.sample_rate:.2f} s long"
+            )
+        return samples[begin:end]
+
+    def __iter__(self) -> Iterator[Tuple[str, np.ndarray]]:
+        for utt in self.utterances():
+            yield utt, self.load(utt)

@@ -1,0 +1,95 @@
+"""Shared fixtures: small synthetic data directories with real audio files."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+UTILS = REPO / "utils"
+SHARED_CORPORA = Path(os.environ.get("SERKIT_CORPORA", REPO.parent / "shared" / "corpora"))
+
+from serkit.data.table import invert_multimap, write_table  # noqa: E402
+
+
+def voiced_signal(seconds: float, rate: int = 16000, f0: float = 140.0, seed: int = 0) -> np.ndarray:
+    """A speech-like test signal: a glottal-ish harmonic series with vibrato through two resonances."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 3 * t))
+    phase = 2 * np.pi * np.cumsum(f) / rate
+    x = sum(np.sin(k * phase) / k for k in range(1, 25))
+    from scipy.signal import lfilter
+
+    for fc, bw in ((700, 90), (1200, 110)):
+        r = np.exp(-np.pi * bw / rate)
+        x = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / rate), r * r], x)
+    x = x / np.max(np.abs(x)) * 0.3 + 0.003 * rng.standard_normal(len(t))
+    return x.astype(np.float32)
+
+
+def make_data_dir(
+    root: Path,
+    name: str = "data",
+    speakers=("spkA", "spkB", "spkC"),
+    utts_per_spk: int = 4,
+    rate: int = 16000,
+    seconds: float = 0.6,
+    emotions=("angry", "sad"),
+    fmt: str = "wav",
+) -> Path:
+    """Write audio and a consistent data directory (wav.scp, utt2spk, spk2utt, utt2emo, text)."""
+    d = root / name
+    wav_dir = root / f"{name}_wav"
+    d.mkdir(parents=True)
+    wav_dir.mkdir()
+    wav: Dict[str, str] = {}
+    utt2spk: Dict[str, str] = {}
+    utt2emo: Dict[str, str] = {}
+    for si, spk in enumerate(speakers):
+        for i in range(utts_per_spk):
+            utt = f"{spk}-u{i:02d}"
+            path = wav_dir / f"{utt}.{fmt}"
+            sig = voiced_signal(seconds + 0.1 * i, rate, f0=110 + 20 * si + 10 * i, seed=si * 100 + i)
+            sf.write(path, sig, rate, subtype="PCM_16")
+            wav[utt] = str(path)
+            utt2spk[utt] = spk
+            utt2emo[utt] = emotions[i % len(emotions)]
+    write_table(d / "wav.scp", wav)
+    write_table(d / "utt2spk", utt2spk)
+    write_table(d / "spk2utt", invert_multimap(utt2spk))
+    write_table(d / "utt2emo", utt2emo)
+    write_table(d / "text", {u: f"words of {u}" for u in utt2spk})
+    return d
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return make_data_dir(tmp_path)
+
+
+def run_script(args, cwd: Optional[Path] = None, check: bool = True, env: Optional[dict] = None):
+    """Run a utils/ script (or any command) with the venv's Python first on PATH."""
+    full_env = dict(os.environ)
+    full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env['PATH']}"
+    full_env["LC_ALL"] = "C"
+    full_env.update(env or {})
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=full_env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\nSTDOUT:\n{proc.stdout}\nSTDERR:\n{proc.stderr}")
+    return proc
+
+
+def emodb_wavs(n: int = 3):
+    """A few real EmoDB files, or skip when the corpus is not on this machine."""
+    wav_dir = SHARED_CORPORA / "emodb" / "wav"
+    files = sorted(wav_dir.glob("*.wav"))[:n] if wav_dir.is_dir() else []
+    if not files:
+        pytest.skip(f"real speech (EmoDB) not found under {wav_dir}; set SERKIT_CORPORA to run this test")
+    return files
