@@ -1,0 +1,113 @@
+"""Feature configuration (``conf/feats.yaml``): one section of options per front end.
+
+Kept free of torch so that reading and checking a config is instant.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Type
+
+from serkit.utils.config import from_dict, load_yaml
+
+
+@dataclass
+class KaldiFrameConfig:
+    """Framing options shared by Kaldi's front ends (names as in Kaldi, minus dashes)."""
+
+    frame_length: float = 25.0  # ms
+    frame_shift: float = 10.0  # ms
+    dither: float = 0.0  # Kaldi's default is 1.0; 0 keeps features on disk deterministic
+    preemphasis_coefficient: float = 0.97
+    window_type: str = "povey"
+    remove_dc_offset: bool = True
+    snip_edges: bool = True
+    energy_floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.frame_length <= 0 or self.frame_shift <= 0:
+            raise ValueError("frame_length and frame_shift must be positive (milliseconds)")
+        if self.window_type not in ("povey", "hamming", "hanning", "rectangular", "blackman"):
+            raise ValueError(f"window_type '{self.window_type}' is not povey|hamming|hanning|rectangular|blackman")
+
+
+@dataclass
+class FbankConfig(KaldiFrameConfig):
+    num_mel_bins: int = 80
+    low_freq: float = 20.0
+    high_freq: float = 0.0  # <= 0: offset from Nyquist
+    use_energy: bool = False
+
+
+@dataclass
+class MfccConfig(KaldiFrameConfig):
+    num_mel_bins: int = 23
+    num_ceps: int = 13
+    cepstral_lifter: float = 22.0
+    low_freq: float = 20.0
+    high_freq: float = 0.0
+    use_energy: bool = True
+
+
+@dataclass
+class SpectrogramConfig(KaldiFrameConfig):
+    pass
+
+
+@dataclass
+class LogMelConfig:
+    num_mel_bins: int = 128
+    frame_length: float = 25.0  # ms, Hamming window
+    frame_shift: float = 10.0  # ms
+    n_fft: int = 1024  # zero-padded window: with 512 points some of 128 filters would be empty
+    low_freq: float = 20.0
+    high_freq: float = 0.0  # <= 0: offset from Nyquist
+    mel_scale: str = "slaney"  # as librosa, which the design names; or "htk"
+    log_floor: float = 1e-6  # added to mel power (samples in [-1, 1]) before the log
+
+    def __post_init__(self) -> None:
+        if self.num_mel_bins < 1 or self.n_fft < 2:
+            raise ValueError("num_mel_bins and n_fft must be positive")
+        if self.log_floor <= 0:
+            raise ValueError("log_floor must be > 0")
+        if self.mel_scale not in ("slaney", "htk"):
+            raise ValueError(f"mel_scale '{self.mel_scale}' is not slaney or htk")
+
+
+FRONTEND_CONFIGS: Dict[str, Type] = {
+    "fbank": FbankConfig,
+    "mfcc": MfccConfig,
+    "spectrogram": SpectrogramConfig,
+    "logmel": LogMelConfig,
+}
+
+
+@dataclass
+class FeatureConfig:
+    """``conf/feats.yaml``: the chosen ``feat_type`` and one section of options per type."""
+
+    feat_type: str = "logmel"
+    sample_rate: int = 16000
+    fbank: FbankConfig = field(default_factory=FbankConfig)
+    mfcc: MfccConfig = field(default_factory=MfccConfig)
+    spectrogram: SpectrogramConfig = field(default_factory=SpectrogramConfig)
+    logmel: LogMelConfig = field(default_factory=LogMelConfig)
+
+    def __post_init__(self) -> None:
+        if self.feat_type not in FRONTEND_CONFIGS:
+            raise ValueError(f"feat_type '{self.feat_type}' is not one of {', '.join(FRONTEND_CONFIGS)}")
+        if self.sample_rate < 1000:
+            raise ValueError(f"sample_rate {self.sample_rate} is not a plausible audio rate")
+
+    def frontend(self):
+        """The :class:`serkit.feats.frontends.Frontend` this config describes."""
+        from serkit.feats.frontends import Frontend
+
+        return Frontend(self.feat_type, getattr(self, self.feat_type), self.sample_rate)
+
+
+def load_feature_config(path=None, feat_type: str = "") -> FeatureConfig:
+    """Read ``conf/feats.yaml`` (or defaults when ``path`` is None); ``feat_type`` overrides."""
+    data = load_yaml(path) if path else {}
+    if feat_type:
+        data["feat_type"] = feat_type
+    return from_dict(FeatureConfig, data)

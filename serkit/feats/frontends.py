@@ -1,0 +1,91 @@
+"""Feature front ends, selected by name from one registry.
+
+``fbank``, ``mfcc`` and ``spectrogram`` are Kaldi's (torchaudio.compliance.kaldi, option names
+as in Kaldi); they see samples on the 16-bit integer scale, as Kaldi binaries do, so their
+values match Kaldi's. ``logmel`` is the design's 128-bin log-mel spectrogram over 25 ms Hamming
+windows with a 10 ms shift; it is an ``nn.Module`` so that it can go into an exported model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Callable
+
+import numpy as np
+import torch
+import torchaudio
+import torchaudio.compliance.kaldi as kaldi
+
+from serkit.errors import AudioError, ConfigError
+from serkit.feats.config import LogMelConfig
+
+INT16_SCALE = 32768.0
+
+
+class LogMel(torch.nn.Module):
+    """Waveform ``[batch, samples]`` in [-1, 1] -> log-mel ``[batch, frames, bins]``."""
+
+    def __init__(self, config: LogMelConfig, sample_rate: int) -> None:
+        super().__init__()
+        self.config = config
+        win = int(round(sample_rate * config.frame_length / 1000))
+        self.hop = int(round(sample_rate * config.frame_shift / 1000))
+        self.win = win
+        if config.n_fft < win:
+            raise ConfigError(f"logmel: n_fft {config.n_fft} is shorter than the window ({win} samples)")
+        high = config.high_freq if config.high_freq > 0 else sample_rate / 2 + config.high_freq
+        self.register_buffer("window", torch.hamming_window(win, periodic=False))
+        with warnings.catch_warnings():  # empty filters get our own error below
+            warnings.simplefilter("ignore", UserWarning)
+            fb = torchaudio.functional.melscale_fbanks(
+                config.n_fft // 2 + 1, config.low_freq, high, config.num_mel_bins, sample_rate, norm=None,
+                mel_scale=config.mel_scale,
+            )
+        if bool((fb.sum(0) == 0).any()):
+            raise ConfigError(
+                f"logmel: {config.num_mel_bins} mel bins over {config.low_freq:g}-{high:g} Hz leave some filters "
+                f"empty with n_fft {config.n_fft}; raise n_fft or lower num_mel_bins"
+            )
+        self.register_buffer("mel_fb", fb)  # [freq, mel]
+        self.log_floor = config.log_floor
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        frames = wave.unfold(-1, self.win, self.hop) * self.window  # [batch, frames, win]
+        spec = torch.fft.rfft(frames, n=self.config.n_fft).abs().pow(2)
+        return torch.log(spec @ self.mel_fb + self.log_floor)
+
+
+def _kaldi_call(fn: Callable, config, samples: np.ndarray, sample_rate: int) -> torch.Tensor:
+    wave = torch.from_numpy(samples).unsqueeze(0) * INT16_SCALE
+    return fn(wave, sample_frequency=float(sample_rate), **dataclasses.asdict(config))
+
+
+class Frontend:
+    """A named front end: ``frontend(samples) -> [frames, dim]`` float32 numpy array."""
+
+    def __init__(self, feat_type: str, config, sample_rate: int) -> None:
+        self.feat_type = feat_type
+        self.config = config
+        self.sample_rate = sample_rate
+        self._logmel = LogMel(config, sample_rate) if feat_type == "logmel" else None
+        self.frame_length = int(round(sample_rate * config.frame_length / 1000))
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        if len(samples) < self.frame_length:
+            raise AudioError(
+                f"audio is {len(samples) / self.sample_rate * 1000:.0f} ms long, shorter than one "
+                f"{self.config.frame_length:g} ms frame"
+            )
+        with torch.no_grad():
+            if self._logmel is not None:
+                feats = self._logmel(torch.from_numpy(samples).unsqueeze(0))[0]
+            else:
+                feats = _kaldi_call(_KALDI_FNS[self.feat_type], self.config, samples, self.sample_rate)
+        return feats.numpy().astype(np.float32, copy=False)
+
+    @property
+    def dim(self) -> int:
+        return int(self(np.zeros(self.frame_length, dtype=np.float32)).shape[1])
+
+
+_KALDI_FNS = {"fbank": kaldi.fbank, "mfcc": kaldi.mfcc, "spectrogram": kaldi.spectrogram}

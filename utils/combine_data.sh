@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Usage: utils/combine_data.sh <dst-dir> <src-dir1> <src-dir2> ...
+exec "$(dirname "$0")/lib/python.sh" -m serkit.bin.data_dir combine  "$@"
