@@ -10,13 +10,13 @@ import logging
 from typing import Dict, List
 
 import numpy as np
-from tqdm import tqdm
 
 from serkit.data.datadir import DataDir
 from serkit.errors import DataDirError
 from serkit.feats.ark import AtomicArkWriter, load_matrix
 from serkit.feats.cmvn import accumulate
 from serkit.utils import cli
+from serkit.utils.progress import progress
 
 logger = logging.getLogger("serkit.compute_cmvn_stats")
 
@@ -39,7 +39,7 @@ def main(argv: List[str]) -> int:
             f"run 'utils/fix_data_dir.sh {d.path}' first"
         )
     stats: Dict[str, np.ndarray] = {}
-    for utt in tqdm(list(utt2spk), desc="cmvn", unit="utt", mininterval=5.0):
+    for utt in progress(list(utt2spk), "cmvn", unit="utt"):
         key = utt2spk[utt] if args.per_speaker else "global"
         stats[key] = accumulate([load_matrix(feats[utt], f"{feats.where(utt)} ('{utt}')")], stats.get(key))
     speakers = sorted(set(utt2spk.values()))

@@ -10,7 +10,6 @@ import logging
 import time
 from typing import List
 
-from tqdm import tqdm
 
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
@@ -18,6 +17,7 @@ from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
 from serkit.feats.config import load_feature_config
 from serkit.utils import cli
+from serkit.utils.progress import progress
 
 logger = logging.getLogger("serkit.compute_feats")
 
@@ -51,7 +51,7 @@ def main(argv: List[str]) -> int:
     frames, skipped, seconds = {}, [], 0.0
     start = time.perf_counter()
     with AtomicArkWriter(args.ark, args.scp) as writer:
-        for utt in tqdm(utts, desc=f"{config.feat_type} {data.path.name}", unit="utt", mininterval=5.0):
+        for utt in progress(utts, f"{config.feat_type} {data.path.name}", unit="utt"):
             try:
                 samples = loader.load(utt)
                 feats = frontend(samples)
