@@ -25,6 +25,7 @@ RUNTIME = [
     "tensorboard>=2.14",
     "soundfile>=0.12",
     "tqdm>=4.65",
+    "matplotlib>=3.7",  # confusion-matrix images (PNG, TensorBoard)
 ]
 
 EXTRAS = {

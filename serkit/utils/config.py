@@ -90,7 +90,7 @@ def _coerce(value: Any, hint: Any, where: str, key: str) -> Any:
     if origin in (dict, typing.Dict):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: '{key}' must be a mapping, got {value!r}")
-        return dict(value)
+        return value if isinstance(value, Located) else dict(value)  # keep line numbers
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: '{key}' must be true or false, got {value!r}")
