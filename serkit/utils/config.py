@@ -129,8 +129,14 @@ def from_dict(cls: Type[T], data: Optional[Mapping[str, Any]], section: str = ""
 
 
 def to_dict(obj: Any) -> Any:
-    """A dataclass as plain data, for writing the resolved config next to results."""
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+    """Dataclasses, mappings and lists as plain builtins (for YAML/JSON and checkpoints)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
 
 
 def dump_yaml(data: Any, path) -> None:

@@ -1,0 +1,45 @@
+"""Parameters and forward FLOPs per second of audio of the model a training config describes.
+
+    python -m serkit.bin.model_info --config conf/train.yaml --input-dim 128 --num-classes 7 [--json out.json]
+    python -m serkit.bin.model_info --matmul    # this machine's fp32 matmul FLOP/s
+"""
+from __future__ import annotations
+
+import json
+from typing import List
+
+from serkit.utils import cli
+
+
+def main(argv: List[str]) -> int:
+    p = cli.parser(__doc__)
+    p.add_argument("--config", help="training YAML")
+    p.add_argument("--input-dim", type=int, default=128)
+    p.add_argument("--num-classes", type=int, default=7)
+    p.add_argument("--matmul", action="store_true", help="measure fp32 matmul FLOP/s (1 and all threads)")
+    p.add_argument("--json", help="also write the figures here")
+    args = p.parse_args(argv)
+    import torch
+
+    from serkit.models import build_model
+    from serkit.models.profile import matmul_flops, model_summary
+    from serkit.train.config import load_train_config
+
+    out = {}
+    if args.matmul:
+        out["matmul_gflops_1_thread"] = matmul_flops(threads=1) / 1e9
+        out[f"matmul_gflops_{torch.get_num_threads()}_threads"] = matmul_flops() / 1e9
+    if args.config:
+        config = load_train_config(args.config)
+        model = build_model(config.model.name, config.model.options, args.input_dim, args.num_classes)
+        out.update({"model": config.model.name, **model_summary(model, args.input_dim)})
+    text = json.dumps(out, indent=2)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, prog="model_info")

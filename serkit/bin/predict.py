@@ -1,0 +1,71 @@
+"""Classify every utterance of a data directory with a trained checkpoint.
+
+    python -m serkit.bin.predict --model exp/x/final.pt --data data/test --out-dir exp/x/decode_test
+
+Writes ``utt2pred`` (Kaldi table: utterance -> label), ``posteriors.ark``/``.scp`` (Kaldi float
+vectors in the order of ``labels.txt``) and ``labels.txt``. Features get the same CMVN the
+model was trained with (from the checkpoint's config).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import torch
+
+from serkit.data.datadir import DataDir
+from serkit.data.table import write_table
+from serkit.dataset.examples import load_examples, write_labels
+from serkit.errors import SerkitError
+from serkit.feats.ark import AtomicArkWriter
+from serkit.models.registry import model_from_checkpoint
+from serkit.train.checkpoint import load_checkpoint
+from serkit.train.trainer import evaluate
+from serkit.utils import cli
+
+logger = logging.getLogger("serkit.predict")
+
+
+def main(argv: List[str]) -> int:
+    p = cli.parser(__doc__)
+    p.add_argument("--model", required=True, help="checkpoint (final.pt, best.pt or epoch_<n>.pt)")
+    p.add_argument("--data", required=True, help="data directory with feats.scp (and cmvn.scp if the model used it)")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--unknown-labels", choices=("error", "skip"), default="error",
+                   help="utterances whose utt2emo label the model does not know: stop, or leave them out")
+    p.add_argument("--num-threads", type=int, default=0)
+    args = p.parse_args(argv)
+    cli.setup_logging(args.verbose)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    state = load_checkpoint(args.model)
+    labels = list(state["labels"])
+    data_cfg = state.get("config", {}).get("data", {})
+    labelled = DataDir(args.data).has("utt2emo")
+    examples = load_examples(
+        args.data, labels if labelled else None, cmvn=data_cfg.get("cmvn", True),
+        norm_vars=data_cfg.get("norm_vars", True), unknown_labels=args.unknown_labels,
+    )
+    if examples[0].feats.shape[1] != int(state["input_dim"]):
+        raise SerkitError(
+            f"{args.data} has {examples[0].feats.shape[1]}-dim features but the model expects "
+            f"{state['input_dim']}; extract the features with the model's conf/feats.yaml"
+        )
+    model = model_from_checkpoint(state)
+    result = evaluate(model, examples, args.batch_size, torch.device("cpu"))
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(out / "utt2pred", {u: labels[h] for u, h in zip(result.utts, result.hyps)})
+    with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
+        for utt, post in sorted(zip(result.utts, result.posteriors)):
+            writer.write(utt, np.asarray(post, dtype=np.float32))
+    write_labels(out / "labels.txt", labels)
+    print(f"predict: {len(result.utts)} utterances of {args.data} -> {out / 'utt2pred'}")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, prog="predict")

@@ -1,0 +1,91 @@
+"""Train an emotion classifier on a data directory with features.
+
+    python -m serkit.bin.train --config conf/train.yaml --train-data data/train \\
+        --dev-data data/dev --exp-dir exp/parallel_crnn [--checkpoint exp/.../epoch_7.pt | --resume]
+
+Multi-process: ``torchrun --nproc_per_node N -m serkit.bin.train ...`` (gloo on CPU, nccl on GPU).
+The experiment folder gets config.yaml (resolved), labels.txt, epoch_<n>.pt, best.pt, final.pt
+(average of the best epochs), history.json and tensorboard/.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import List
+
+import torch
+
+from serkit.dataset.examples import labels_of, load_examples, read_labels, write_labels
+from serkit.errors import SerkitError
+from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
+from serkit.train.config import load_train_config
+from serkit.train.distributed import cleanup, init_distributed
+from serkit.train.trainer import Trainer
+from serkit.utils import cli
+from serkit.utils.config import dump_yaml
+
+logger = logging.getLogger("serkit.train")
+
+
+def main(argv: List[str]) -> int:
+    p = cli.parser(__doc__)
+    p.add_argument("--config", help="training YAML (conf/train.yaml)")
+    p.add_argument("--train-data", required=True, help="data directory with feats.scp, utt2emo (and cmvn.scp)")
+    p.add_argument("--dev-data", help="dev data directory (early stopping, LR schedule, checkpoint selection)")
+    p.add_argument("--exp-dir", required=True)
+    p.add_argument("--labels", help="label list (one per line); default: the training set's labels, sorted")
+    p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE", help="e.g. optim.lr=0.0005")
+    p.add_argument("--checkpoint", help="resume from this epoch checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="resume from the latest epoch checkpoint in --exp-dir; do nothing if final.pt exists")
+    p.add_argument("--cpu", action="store_true", help="train on CPU even when a GPU is present")
+    args = p.parse_args(argv)
+    cli.setup_logging(args.verbose)
+    config = load_train_config(args.config, args.override)
+    if args.resume and not args.checkpoint and (Path(args.exp_dir) / "final.pt").exists():
+        print(f"train: {args.exp_dir}/final.pt exists; training is complete (delete it to train again)")
+        return 0
+    ctx = init_distributed(use_gpu=not args.cpu)
+    try:
+        threads = config.train.num_threads or max(1, (os.cpu_count() or 1) // ctx.world)
+        torch.set_num_threads(threads)
+        exp = Path(args.exp_dir)
+        exp.mkdir(parents=True, exist_ok=True)
+        labels = read_labels(args.labels) if args.labels else labels_of(args.train_data)
+        show = ctx.is_main
+        train = load_examples(args.train_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars, show_progress=show)
+        dev = (
+            load_examples(args.dev_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars, show_progress=show)
+            if args.dev_data else None
+        )
+        trainer = Trainer(config, exp, train, dev, labels, ctx)
+        checkpoint = args.checkpoint
+        if args.resume and not checkpoint:
+            found = epoch_checkpoints(exp)
+            checkpoint = str(found[-1]) if found else None
+            if checkpoint is None:
+                logger.info("--resume: no epoch checkpoint in %s, starting from scratch", exp)
+        if checkpoint:
+            state = load_checkpoint(checkpoint)
+            if list(state["labels"]) != list(labels):
+                raise SerkitError(f"{checkpoint} was trained on labels {state['labels']}, this run has {labels}")
+            trainer.resume(state)
+        if ctx.is_main:
+            dump_yaml(config, exp / "config.yaml")
+            write_labels(exp / "labels.txt", labels)
+            n_params = sum(p.numel() for p in trainer.model.parameters())
+            logger.info(
+                "%s: %d parameters; %d train / %d dev utterances; %d classes; device %s x %d",
+                config.model.name, n_params, len(train), len(dev or []), len(labels), ctx.device, ctx.world,
+            )
+        history = trainer.fit()
+        if ctx.is_main:
+            print(f"train: best dev UA {history.best_ua:.4f} at epoch {history.best_epoch}; model: {exp / 'final.pt'}")
+    finally:
+        cleanup(ctx)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, prog="train")

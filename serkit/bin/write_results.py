@@ -1,0 +1,126 @@
+"""Write a recipe's RESULTS.md from its experiment folders (the last stage of egs/TEMPLATE/ser.sh).
+
+    python -m serkit.bin.write_results --exp exp --folds-dir data/folds --protocol loso \\
+        --command "./run.sh ..." --out RESULTS.md conf/train.yaml conf/train_crnn.yaml ...
+
+One layout for every recipe: protocol, a summary table (UA, WA, macro-F1 as mean +/- std over
+folds and pooled, model size and cost, training time), then the first config's per-fold table
+and pooled confusion matrix, then the training cost against this machine's matmul rate.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from serkit.errors import SerkitError
+from serkit.utils import cli
+
+PROTOCOLS = {
+    "loso": "speaker-independent, leave-one-speaker-out",
+    "leave-n-out": "speaker-independent, leave-N-speakers-out",
+    "file": "speaker-independent folds from a fold file",
+    "none": "fixed train/dev/test split (speaker-independent)",
+}
+
+
+def _json(path: Path) -> Dict:
+    if not path.is_file():
+        raise SerkitError(f"{path} is missing; run the recipe's training and scoring stages first")
+    return json.loads(path.read_text())
+
+
+def _pm(summary: Dict, metric: str) -> str:
+    sd = summary["std"].get(metric)
+    return f"{100 * summary['mean'][metric]:.1f} ± {100 * sd:.1f}" if sd is not None else f"{100 * summary['mean'][metric]:.1f}"
+
+
+def _experiment(exp: Path, tag: str) -> Dict:
+    folds = sorted((p for p in (exp / tag).glob("fold*") if p.is_dir()), key=lambda p: int(p.name[4:]))
+    histories = [_json(f / "history.json") for f in folds]
+    epochs = [row for h in histories for row in h["epochs"]]
+    wall = exp / tag / "train_wall_seconds"
+    return {
+        "tag": tag,
+        "summary": _json(exp / tag / "results" / "summary.json"),
+        "info": _json(exp / tag / "model_info.json"),
+        "train": [_json(f / "train_summary.json") for f in folds],
+        "epochs": epochs,
+        "wall": float(wall.read_text()) if wall.is_file() else None,
+        "markdown": (exp / tag / "results" / "summary.md").read_text(),
+    }
+
+
+def _cost_rows(runs: List[Dict], matmul: Optional[float]) -> List[str]:
+    rows = ["| config | epochs run (mean) | epoch time (s, mean) | training utt/s | achieved GFLOP/s (fwd+bwd) |"
+            + (" matmul GFLOP/s (1 thread) |" if matmul else ""), "|---|---:|---:|---:|---:|" + ("---:|" if matmul else "")]
+    for r in runs:
+        ep = r["epochs"]
+        if not ep:
+            continue
+        secs = sum(e["epoch_seconds"] for e in ep) / len(ep)
+        utt_s = sum(e["utts_per_second"] for e in ep) / len(ep)
+        frames_s = sum(e["frames_per_second"] for e in ep) / len(ep)
+        # backward costs about twice the forward: 3x the forward FLOPs per trained second of audio
+        achieved = 3 * r["info"]["mflops_per_audio_second"] * 1e6 * frames_s / 100.0 / 1e9
+        n_epochs = sum(t["epochs_run"] for t in r["train"]) / len(r["train"])
+        rows.append(f"| {r['tag']} | {n_epochs:.1f} | {secs:.1f} | {utt_s:.0f} | {achieved:.1f} |"
+                    + (f" {matmul:.0f} |" if matmul else ""))
+    return rows
+
+
+def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt: Optional[str], matmul: Optional[float]) -> str:
+    n = runs[0]["summary"]["num_folds"]
+    out = [f"# {title}", "", f"Protocol: {PROTOCOLS.get(protocol, protocol)} ({n} folds); one dev speaker group per fold "
+           f"for early stopping and checkpoint selection; scores on each fold's unseen test speakers.", "",
+           f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores ({platform.machine()}), with:", "",
+           "```bash", command, "```", "",
+           "## Summary", "", "UA, WA, macro-F1 in %: mean ± sample std over folds; pooled: all test utterances together.", "",
+           "| config | model | parameters | MFLOPs per s of audio | UA | WA | macro-F1 | pooled UA | pooled WA | training wall time |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        s, info = r["summary"], r["info"]
+        wall = f"{r['wall'] / 60:.1f} min" if r["wall"] is not None else "n/a"
+        out.append(
+            f"| {r['tag']} | {info['model']} | {info['parameters']:,} | {info['mflops_per_audio_second']:.0f} | "
+            f"{_pm(s, 'ua')} | {_pm(s, 'wa')} | {_pm(s, 'macro_f1')} | {100 * s['pooled']['ua']:.1f} | "
+            f"{100 * s['pooled']['wa']:.1f} | {wall} |"
+        )
+    out += ["", "Training wall time: all folds of one config, several trained at once (see the command's --train-jobs).", ""]
+    main = runs[0]
+    body = main["markdown"].split("\n", 1)[1].replace("## Pooled confusion", "### Pooled confusion")
+    out += [f"## Per fold: {main['tag']}", ""]
+    if folds_txt:
+        out += ["Folds (`<fold> <test speakers> <dev speakers>`):", "", "```", folds_txt.strip(), "```", ""]
+    out += [body.strip(), "", "## Training cost", ""] + _cost_rows(runs, matmul) + [""]
+    return "\n".join(out)
+
+
+def main(argv: List[str]) -> int:
+    p = cli.parser(__doc__)
+    p.add_argument("--exp", default="exp")
+    p.add_argument("--folds-dir", default="data/folds")
+    p.add_argument("--protocol", default="loso")
+    p.add_argument("--title", default="Results")
+    p.add_argument("--command", default="")
+    p.add_argument("--out", default="RESULTS.md")
+    p.add_argument("configs", nargs="+")
+    args = p.parse_args(argv)
+    cli.setup_logging(args.verbose)
+    exp = Path(args.exp)
+    runs = [_experiment(exp, Path(c).stem) for c in args.configs]
+    folds_txt = Path(args.folds_dir, "folds.txt")
+    from serkit.models.profile import matmul_flops
+
+    text = render(runs, args.protocol, args.title, args.command,
+                  folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, prog="write_results")

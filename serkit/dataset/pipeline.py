@@ -1,0 +1,169 @@
+"""The batch pipeline: a chain of small generator stages over dicts.
+
+    order -> crop -> spec_augment -> bucket -> (this rank's slice) -> collate
+
+Each stage takes and yields plain items (``{"utt", "feats", "label"}``), so each can be tested
+alone. All randomness comes from one ``numpy.random.Generator`` per epoch, seeded from
+(seed, epoch), so a resumed run sees the same batches it would have seen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Iterator, List, Sequence
+
+import numpy as np
+import torch
+
+from serkit.dataset.examples import Example
+
+Item = Dict[str, object]
+
+
+@dataclass
+class SpecAugmentConfig:
+    enabled: bool = True
+    freq_masks: int = 2
+    freq_width: int = 12  # widest frequency mask, in bins
+    time_masks: int = 2
+    time_width: int = 20  # widest time mask, in frames
+
+    def __post_init__(self) -> None:
+        if min(self.freq_masks, self.freq_width, self.time_masks, self.time_width) < 0:
+            raise ValueError("spec_augment counts and widths must be >= 0")
+
+
+@dataclass
+class DataConfig:
+    batch_size: int = 16
+    eval_batch_size: int = 32
+    max_frames: int = 300  # random crop length for training; 0 keeps whole utterances
+    bucket_size: int = 8  # batches per length-sorted bucket
+    cmvn: bool = True  # apply the data directory's cmvn.scp
+    norm_vars: bool = True
+    balance: str = "none"  # none | sampler (class-balanced sampling) | loss (class weights)
+    spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+
+    def __post_init__(self) -> None:
+        if self.balance not in ("none", "sampler", "loss"):
+            raise ValueError(f"balance '{self.balance}' is not none, sampler or loss")
+        if self.batch_size < 1 or self.eval_batch_size < 1 or self.bucket_size < 1:
+            raise ValueError("batch sizes and bucket_size must be >= 1")
+        if self.max_frames < 0:
+            raise ValueError("max_frames must be >= 0")
+
+
+@dataclass
+class Batch:
+    feats: torch.Tensor  # [B, T, F], zero-padded
+    lengths: torch.Tensor  # [B]
+    labels: torch.Tensor  # [B]
+    utts: List[str]
+
+    def to(self, device) -> "Batch":
+        return Batch(self.feats.to(device), self.lengths.to(device), self.labels.to(device), self.utts)
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch])
+
+
+def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator) -> np.ndarray:
+    """Indices of one epoch: a permutation, or a class-balanced draw with replacement."""
+    n = len(labels)
+    if balance != "sampler":
+        return rng.permutation(n)
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    p = 1.0 / counts[labels]
+    return rng.choice(n, size=n, replace=True, p=p / p.sum())
+
+
+def items(examples: Sequence[Example], order: Iterable[int]) -> Iterator[Item]:
+    for i in order:
+        ex = examples[i]
+        yield {"utt": ex.utt, "feats": ex.feats, "label": ex.label}
+
+
+def crop(stream: Iterable[Item], max_frames: int, rng: np.random.Generator) -> Iterator[Item]:
+    """A random ``max_frames`` window of longer utterances (training); 0 disables."""
+    for item in stream:
+        feats = item["feats"]
+        if max_frames and len(feats) > max_frames:
+            start = int(rng.integers(0, len(feats) - max_frames + 1))
+            item = dict(item, feats=feats[start: start + max_frames])
+        yield item
+
+
+def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.random.Generator) -> Iterator[Item]:
+    """Zero random frequency bands and time spans (features are mean-normalised, so 0 = mean)."""
+    for item in stream:
+        if not config.enabled:
+            yield item
+            continue
+        feats = np.array(item["feats"], copy=True)
+        frames, bins = feats.shape
+        for _ in range(config.freq_masks):
+            width = int(rng.integers(0, min(config.freq_width, bins) + 1))
+            start = int(rng.integers(0, bins - width + 1))
+            feats[:, start: start + width] = 0.0
+        for _ in range(config.time_masks):
+            width = int(rng.integers(0, min(config.time_width, frames // 4) + 1))
+            start = int(rng.integers(0, frames - width + 1))
+            feats[start: start + width, :] = 0.0
+        yield dict(item, feats=feats)
+
+
+def bucket(stream: Iterable[Item], batch_size: int, bucket_size: int) -> Iterator[List[Item]]:
+    """Batches of similar length: sort each run of ``batch_size * bucket_size`` items by length."""
+    pool: List[Item] = []
+
+    def flush():
+        pool.sort(key=lambda it: len(it["feats"]))
+        for k in range(0, len(pool), batch_size):
+            yield pool[k: k + batch_size]
+
+    for item in stream:
+        pool.append(item)
+        if len(pool) == batch_size * bucket_size:
+            yield from flush()
+            pool = []
+    if pool:
+        yield from flush()
+
+
+def collate(batch: Sequence[Item]) -> Batch:
+    lengths = [len(it["feats"]) for it in batch]
+    dim = batch[0]["feats"].shape[1]
+    feats = np.zeros((len(batch), max(lengths), dim), dtype=np.float32)
+    for i, it in enumerate(batch):
+        feats[i, : lengths[i]] = it["feats"]
+    return Batch(
+        torch.from_numpy(feats),
+        torch.tensor(lengths, dtype=torch.long),
+        torch.tensor([int(it["label"]) for it in batch], dtype=torch.long),
+        [str(it["utt"]) for it in batch],
+    )
+
+
+def train_batches(
+    examples: Sequence[Example], config: DataConfig, seed: int, epoch: int, rank: int = 0, world: int = 1
+) -> List[Batch]:
+    """This rank's training batches of one epoch.
+
+    Every rank builds the same global batches (same seed) and keeps its slice ``[rank::world]``
+    of each, so ``batch_size`` means the same with any number of processes and gradient averaging
+    across ranks reproduces single-process training up to BatchNorm statistics.
+    """
+    rng = epoch_rng(seed, epoch)
+    order = epoch_order([ex.label for ex in examples], config.balance, rng)
+    stream = spec_augment(crop(items(examples, order), config.max_frames, rng), config.spec_augment, rng)
+    batches = list(bucket(stream, config.batch_size, config.bucket_size))
+    shuffle = np.random.default_rng([seed, epoch, 7919]).permutation(len(batches))
+    return [collate(batches[i][rank::world]) for i in shuffle if len(batches[i]) >= world]
+
+
+def eval_batches(examples: Sequence[Example], batch_size: int) -> Iterator[Batch]:
+    """Whole utterances, sorted by length so padding stays small."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].feats))
+    for k in range(0, len(order), batch_size):
+        yield collate(list(items(examples, order[k: k + batch_size])))

@@ -1,0 +1,105 @@
+"""``conf/train.yaml``: the single source of a training run's configuration.
+
+Sections: ``model`` (``name`` plus that model's options), ``data``, ``optim``, ``scheduler``,
+``train``. The resolved config (defaults filled in) is written into the experiment folder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from serkit.dataset.pipeline import DataConfig
+from serkit.errors import ConfigError
+from serkit.utils.config import Located, from_dict, load_yaml, split_override
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adamw"  # adam | adamw
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    betas: List[float] = field(default_factory=lambda: [0.9, 0.999])
+    grad_clip: float = 5.0  # max gradient norm; 0 disables
+
+    def __post_init__(self) -> None:
+        if self.name not in ("adam", "adamw"):
+            raise ValueError(f"optim.name '{self.name}' is not adam or adamw")
+        if self.lr <= 0:
+            raise ValueError("optim.lr must be > 0")
+
+
+@dataclass
+class SchedulerConfig:
+    """ReduceLROnPlateau on the dev loss."""
+
+    factor: float = 0.5
+    patience: int = 3
+    min_lr: float = 1e-5
+    warmup_epochs: int = 0  # linear warm-up before the plateau scheduler takes over
+
+
+@dataclass
+class LoopConfig:
+    max_epochs: int = 40
+    early_stop_patience: int = 12  # epochs without a better dev UA; 0 disables
+    label_smoothing: float = 0.1
+    seed: int = 777
+    average_best: int = 5  # average the N best-on-dev checkpoints at the end (0/1: keep the best)
+    keep_checkpoints: int = 0  # epoch checkpoints to keep besides the best ones (0 keeps all)
+    amp: bool = True  # mixed precision when on a GPU
+    num_threads: int = 0  # CPU threads per process; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1:
+            raise ValueError("train.max_epochs must be >= 1")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError("train.label_smoothing must be in [0, 1)")
+
+
+@dataclass
+class ModelSection:
+    name: str = "parallel_crnn"
+    options: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    train: LoopConfig = field(default_factory=LoopConfig)
+
+
+def _model_section(raw: Any, where: str) -> Dict[str, Any]:
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ConfigError(f"{where}: 'model' must be a mapping with a 'name' (e.g. name: parallel_crnn)")
+    options = {k: v for k, v in raw.items() if k != "name"}
+    if isinstance(raw, Located):  # keep line numbers for the model's own option check
+        located = Located(raw.source, raw.line)
+        located.update(options)
+        located.key_lines = {k: v for k, v in raw.key_lines.items() if k != "name"}
+        options = located
+    return {"name": raw["name"], "options": options}
+
+
+def apply_override(data: Dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override '{key}': '{part}' is not a section")
+    node[parts[-1]] = value
+
+
+def load_train_config(path: Optional[str], overrides: Optional[List[str]] = None) -> TrainConfig:
+    """Read ``conf/train.yaml`` (defaults when None) and apply ``key.sub=value`` overrides."""
+    data = load_yaml(path) if path else Located("<defaults>")
+    for text in overrides or []:
+        key, value = split_override(text)
+        apply_override(data, key, value)
+    data = Located(data.source, data.line) if not isinstance(data, Located) else data
+    if "model" in data:
+        data["model"] = _model_section(data["model"], data.where("model"))
+    return from_dict(TrainConfig, data)

@@ -1,0 +1,264 @@
+"""The training loop: epochs over the batch pipeline, dev evaluation, ReduceLROnPlateau,
+early stopping on dev UA, atomic per-epoch checkpoints, exact resume, TensorBoard."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from serkit.dataset.examples import Example
+from serkit.dataset.pipeline import eval_batches, train_batches
+from serkit.models import build_model
+from serkit.score.metrics import compute_scores
+from serkit.train.checkpoint import average_checkpoints, epoch_checkpoints, save_checkpoint
+from serkit.train.config import TrainConfig
+from serkit.train.distributed import DistContext
+from serkit.utils.config import to_dict
+from serkit.utils.progress import progress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalResult:
+    loss: float
+    refs: List[int]
+    hyps: List[int]
+    posteriors: np.ndarray
+    utts: List[str]
+
+
+@dataclass
+class History:
+    epochs: List[Dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_ua: float = -1.0
+    best_loss: float = math.inf
+
+    def ranked(self) -> List[Dict[str, float]]:
+        """Epochs from best to worst on dev (UA, then lower loss)."""
+        return sorted(self.epochs, key=lambda e: (-e["dev_ua"], e["dev_loss"]))
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, examples: Sequence[Example], batch_size: int, device, criterion=None) -> EvalResult:
+    model.eval()
+    losses, refs, hyps, posts, utts = [], [], [], [], []
+    for batch in eval_batches(examples, batch_size):
+        batch = batch.to(device)
+        logits = model(batch.feats, batch.lengths).float()
+        if criterion is not None and bool((batch.labels >= 0).all()):
+            losses.append(criterion(logits, batch.labels).item() * len(batch.utts))
+        posts.append(torch.softmax(logits, dim=-1).cpu().numpy())
+        refs += batch.labels.tolist()
+        hyps += logits.argmax(-1).tolist()
+        utts += batch.utts
+    loss = sum(losses) / len(utts) if losses else float("nan")
+    return EvalResult(loss, refs, hyps, np.concatenate(posts), utts)
+
+
+class Trainer:
+    def __init__(
+        self, config: TrainConfig, exp_dir, train: Sequence[Example], dev: Optional[Sequence[Example]],
+        labels: Sequence[str], ctx: DistContext,
+    ) -> None:
+        self.config, self.exp_dir, self.ctx = config, Path(exp_dir), ctx
+        self.train_set, self.dev_set, self.labels = train, dev, list(labels)
+        self.input_dim = int(train[0].feats.shape[1])
+        set_seed(config.train.seed)
+        model = build_model(config.model.name, config.model.options, self.input_dim, len(labels))
+        if ctx.enabled and ctx.device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.model = model.to(ctx.device)
+        self.net = (
+            nn.parallel.DistributedDataParallel(self.model, device_ids=[ctx.device] if ctx.device.type == "cuda" else None)
+            if ctx.enabled else self.model
+        )
+        opt = config.optim
+        cls = torch.optim.AdamW if opt.name == "adamw" else torch.optim.Adam
+        self.optimizer = cls(self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
+        sch = config.scheduler
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=sch.factor, patience=sch.patience, min_lr=sch.min_lr
+        )
+        self.criterion = nn.CrossEntropyLoss(weight=self._class_weights(), label_smoothing=config.train.label_smoothing)
+        self.eval_criterion = nn.CrossEntropyLoss()
+        self.use_amp = config.train.amp and ctx.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.history = History()
+        self.start_epoch = 1
+        self.writer = None
+
+    def _class_weights(self) -> Optional[torch.Tensor]:
+        if self.config.data.balance != "loss":
+            return None
+        counts = np.bincount([ex.label for ex in self.train_set], minlength=len(self.labels)).astype(np.float64)
+        weights = counts.sum() / (len(self.labels) * np.maximum(counts, 1))
+        return torch.tensor(weights, dtype=torch.float32, device=self.ctx.device)
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def state(self, epoch: int) -> Dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "epoch": epoch,
+            "rng": rng, "history": to_dict(self.history), "config": to_dict(self.config),
+            "model_name": self.config.model.name, "model_options": dict(self.config.model.options),
+            "labels": self.labels, "input_dim": self.input_dim,
+        }
+
+    def resume(self, state: Dict[str, Any]) -> None:
+        """Continue exactly where ``state`` stopped: weights, optimizer, scheduler, RNG, epoch."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.history = History(**state["history"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        self.start_epoch = int(state["epoch"]) + 1
+        logger.info("resuming after epoch %d (best dev UA %.4f at epoch %d)", state["epoch"], self.history.best_ua, self.history.best_epoch)
+
+    # ---- one epoch ---------------------------------------------------------------------------
+    def _lr_warmup(self, epoch: int) -> None:
+        warm = self.config.scheduler.warmup_epochs
+        if warm and epoch <= warm:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.optim.lr * epoch / warm
+
+    def train_epoch(self, epoch: int) -> Dict[str, float]:
+        self.net.train()
+        self._lr_warmup(epoch)
+        batches = train_batches(self.train_set, self.config.data, self.config.train.seed, epoch, self.ctx.rank, self.ctx.world)
+        total_loss, total_utts, total_frames = 0.0, 0, 0
+        start = time.perf_counter()
+        bar = progress(batches, f"epoch {epoch}", unit="batch", disable=not self.ctx.is_main, leave=False)
+        amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
+        for batch in bar:
+            batch = batch.to(self.ctx.device)
+            with amp:
+                loss = self.criterion(self.net(batch.feats, batch.lengths).float(), batch.labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if self.config.optim.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            n = len(batch.utts)
+            total_loss += loss.item() * n
+            total_utts += n
+            total_frames += int(batch.lengths.sum())
+            elapsed = time.perf_counter() - start
+            bar.set_postfix(loss=f"{total_loss / total_utts:.3f}", utt_s=f"{total_utts / elapsed:.0f}", refresh=False)
+        elapsed = time.perf_counter() - start
+        return {
+            "train_loss": total_loss / max(total_utts, 1), "epoch_seconds": elapsed,
+            "utts_per_second": total_utts * self.ctx.world / elapsed, "frames_per_second": total_frames * self.ctx.world / elapsed,
+        }
+
+    # ---- the whole run -----------------------------------------------------------------------
+    def validate(self, epoch: int) -> Dict[str, float]:
+        if not self.dev_set:
+            return {"dev_loss": float("nan"), "dev_ua": float("nan"), "dev_wa": float("nan")}
+        result = evaluate(self.model, self.dev_set, self.config.data.eval_batch_size, self.ctx.device, self.eval_criterion)
+        scores = compute_scores(
+            [self.labels[i] for i in result.refs], [self.labels[i] for i in result.hyps], self.labels
+        )
+        if self.writer is not None:
+            self.writer.confusion(scores, epoch)
+        return {"dev_loss": result.loss, "dev_ua": scores.ua, "dev_wa": scores.wa}
+
+    def _is_better(self, row: Dict[str, float]) -> bool:
+        h = self.history
+        if math.isnan(row["dev_ua"]):  # no dev set: the latest epoch is the best we know
+            return True
+        return row["dev_ua"] > h.best_ua or (row["dev_ua"] == h.best_ua and row["dev_loss"] < h.best_loss)
+
+    def fit(self) -> History:
+        cfg = self.config.train
+        if self.ctx.is_main:
+            from serkit.train.reporting import TrainingWriter
+
+            self.writer = TrainingWriter(self.exp_dir)
+        stale = 0 if not self.history.epochs else self.history.epochs[-1]["epoch"] - self.history.best_epoch
+        for epoch in range(self.start_epoch, cfg.max_epochs + 1):
+            row = {"epoch": epoch, **self.train_epoch(epoch), **self.validate(epoch)}
+            row["lr"] = self.optimizer.param_groups[0]["lr"]
+            if epoch > self.config.scheduler.warmup_epochs and not math.isnan(row["dev_loss"]):
+                self.scheduler.step(row["dev_loss"])
+            self.history.epochs.append(row)
+            better = self._is_better(row)
+            if better:
+                self.history.best_epoch, self.history.best_ua, self.history.best_loss = epoch, row["dev_ua"], row["dev_loss"]
+                stale = 0
+            else:
+                stale += 1
+            if self.ctx.is_main:
+                save_checkpoint(self.state(epoch), self.exp_dir / f"epoch_{epoch}.pt")
+                if better:
+                    save_checkpoint(self.state(epoch), self.exp_dir / "best.pt")
+                self._prune_checkpoints()
+                self.writer.epoch(row)
+                logger.info(
+                    "epoch %d: train loss %.4f, dev loss %.4f, dev UA %.4f, WA %.4f, lr %.2e, %.1f s (%.0f utt/s)%s",
+                    epoch, row["train_loss"], row["dev_loss"], row["dev_ua"], row["dev_wa"], row["lr"],
+                    row["epoch_seconds"], row["utts_per_second"], " *" if better else "",
+                )
+            if cfg.early_stop_patience and stale >= cfg.early_stop_patience:
+                logger.info("early stop: no better dev UA for %d epochs", stale)
+                break
+        if self.ctx.is_main:
+            self.finish()
+        return self.history
+
+    def _prune_checkpoints(self) -> None:
+        keep_n = self.config.train.keep_checkpoints
+        if not keep_n:
+            return
+        protected = {r["epoch"] for r in self.history.ranked()[: max(self.config.train.average_best, 1)]}
+        files = epoch_checkpoints(self.exp_dir)
+        for path in files[:-keep_n]:
+            if int(path.stem.split("_")[1]) not in protected:
+                path.unlink()
+
+    def finish(self) -> None:
+        """``final.pt``: the average of the N best-on-dev epochs (or the best one)."""
+        n = max(self.config.train.average_best, 1)
+        ranked = [r["epoch"] for r in self.history.ranked()] if self.dev_set else [r["epoch"] for r in self.history.epochs[::-1]]
+        paths = [self.exp_dir / f"epoch_{e}.pt" for e in ranked[:n]]
+        paths = [p for p in paths if p.exists()]
+        final = average_checkpoints(paths)
+        save_checkpoint(final, self.exp_dir / "final.pt")
+        summary = {
+            "best_epoch": self.history.best_epoch, "best_dev_ua": self.history.best_ua,
+            "averaged_epochs": [int(p.stem.split("_")[1]) for p in paths],
+            "epochs_run": len(self.history.epochs),
+            "train_seconds": sum(r["epoch_seconds"] for r in self.history.epochs),
+        }
+        (self.exp_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (self.exp_dir / "history.json").write_text(json.dumps(to_dict(self.history), indent=2) + "\n")
+        self.writer.close()
+        logger.info("wrote %s (average of epochs %s)", self.exp_dir / "final.pt", summary["averaged_epochs"])

@@ -1,0 +1,100 @@
+"""The batch pipeline stages: cropping, SpecAugment, bucketing, sampling, DDP slicing."""
+import numpy as np
+import pytest
+
+from serkit.dataset.examples import Example
+from serkit.dataset.pipeline import (
+    DataConfig, SpecAugmentConfig, bucket, collate, crop, epoch_order, eval_batches, spec_augment, train_batches,
+)
+
+
+def _examples(n=40, dim=8, seed=0, labels=(0, 1, 2)):
+    rng = np.random.default_rng(seed)
+    return [
+        Example(f"u{i:03d}", rng.normal(size=(int(rng.integers(20, 120)), dim)).astype(np.float32), labels[i % len(labels)], "s")
+        for i in range(n)
+    ]
+
+
+def _items(examples):
+    return [{"utt": e.utt, "feats": e.feats, "label": e.label} for e in examples]
+
+
+def test_crop_limits_length_and_keeps_short_utterances():
+    items = _items(_examples())
+    out = list(crop(items, 50, np.random.default_rng(0)))
+    for before, after in zip(items, out):
+        assert len(after["feats"]) == min(50, len(before["feats"]))
+        if len(before["feats"]) > 50:  # a window of the original
+            start = next(s for s in range(len(before["feats"]) - 49) if np.array_equal(before["feats"][s], after["feats"][0]))
+            assert np.array_equal(before["feats"][start:start + 50], after["feats"])
+
+
+def test_spec_augment_masks_deterministically():
+    items = _items(_examples(5))
+    cfg = SpecAugmentConfig(freq_masks=2, freq_width=3, time_masks=2, time_width=10)
+    a = list(spec_augment(items, cfg, np.random.default_rng(1)))
+    b = list(spec_augment(items, cfg, np.random.default_rng(1)))
+    assert all(np.array_equal(x["feats"], y["feats"]) for x, y in zip(a, b))
+    changed = sum(not np.array_equal(x["feats"], it["feats"]) for x, it in zip(a, items))
+    assert changed >= 4  # masks of width 0 are possible, but not for (almost) all
+    assert all((x["feats"] == 0).any() for x, it in zip(a, items) if not np.array_equal(x["feats"], it["feats"]))
+    off = list(spec_augment(items, SpecAugmentConfig(enabled=False), np.random.default_rng(1)))
+    assert all(np.array_equal(x["feats"], it["feats"]) for x, it in zip(off, items))
+
+
+def test_bucketing_sorts_within_buckets_and_keeps_everything():
+    items = _items(_examples(37))
+    batches = list(bucket(items, 4, 3))
+    assert sum(len(b) for b in batches) == 37
+    for b in batches:
+        lengths = [len(it["feats"]) for it in b]
+        assert lengths == sorted(lengths)
+
+
+def test_collate_pads_and_records_lengths():
+    batch = collate(_items(_examples(3)))
+    assert batch.feats.shape[0] == 3 and batch.lengths.tolist() == [len(e.feats) for e in _examples(3)]
+    assert float(batch.feats[0, batch.lengths[0]:].abs().sum()) == 0.0
+
+
+def test_class_balanced_sampler_evens_out_a_skewed_set():
+    labels = [0] * 90 + [1] * 10
+    order = epoch_order(labels, "sampler", np.random.default_rng(0))
+    share = np.mean(np.asarray(labels)[order] == 1)
+    assert 0.35 < share < 0.65
+    assert sorted(epoch_order(labels, "none", np.random.default_rng(0))) == list(range(100))
+
+
+def test_train_batches_are_reproducible_per_epoch_and_change_across_epochs():
+    ex = _examples()
+    cfg = DataConfig(batch_size=8, max_frames=60)
+    a = train_batches(ex, cfg, seed=3, epoch=1)
+    b = train_batches(ex, cfg, seed=3, epoch=1)
+    c = train_batches(ex, cfg, seed=3, epoch=2)
+    assert [x.utts for x in a] == [x.utts for x in b]
+    assert all(np.array_equal(x.feats, y.feats) for x, y in zip(a, b))
+    assert [x.utts for x in a] != [x.utts for x in c]
+    assert sorted(u for x in a for u in x.utts) == sorted(e.utt for e in ex)
+
+
+def test_ranks_split_each_global_batch():
+    ex = _examples(40)
+    cfg = DataConfig(batch_size=8, max_frames=60)
+    single = train_batches(ex, cfg, seed=5, epoch=1)
+    r0 = train_batches(ex, cfg, seed=5, epoch=1, rank=0, world=2)
+    r1 = train_batches(ex, cfg, seed=5, epoch=1, rank=1, world=2)
+    assert len(r0) == len(r1) == len(single)
+    for whole, a, b in zip(single, r0, r1):
+        assert sorted(whole.utts) == sorted(a.utts + b.utts)
+
+
+def test_eval_batches_cover_all_utterances_uncropped():
+    ex = _examples(10)
+    seen = {u: int(n) for b in eval_batches(ex, 4) for u, n in zip(b.utts, b.lengths)}
+    assert seen == {e.utt: len(e.feats) for e in ex}
+
+
+def test_data_config_rejects_unknown_balance():
+    with pytest.raises(ValueError, match="balance 'oversample'"):
+        DataConfig(balance="oversample")
