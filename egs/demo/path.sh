@@ -1,2 +1,1 @@
-export SERKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$SERKIT_ROOT/tools/env.sh"
+../TEMPLATE/path.sh

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# EmoDB (Berlin Database of Emotional Speech): 7 emotions, 10 speakers, 535 utterances;
+# 10-fold leave-one-speaker-out training and scoring of the parallel CRNN and its comparisons.
+#
+#   ./run.sh --emodb-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
+#
+# DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-5
+# are the shared recipe body (../TEMPLATE/ser.sh: features, folds, training, scoring, results).
+. ./path.sh || exit 1
+. ./cmd.sh || exit 1
+set -euo pipefail
+
+emodb_root=
+stage=0
+stop_stage=100
+nj=2
+train_jobs=2
+train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
+help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+run_command="$0 $*"
+. utils/parse_options.sh
+
+if [ -z "$emodb_root" ]; then
+  echo "$0: --emodb-root DIR is required (the EmoDB release: DIR/wav/03a01Fa.wav ...)" >&2
+  exit 1
+fi
+
+if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then
+  echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Stage 0: EmoDB data preparation from $emodb_root into data/all"
+  python local/prepare_data.py "$emodb_root" data/all
+  utils/validate_data_dir.sh --no-feats data/all
+fi
+
+if [ ${stop_stage} -ge 1 ]; then
+  ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
+    --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" \
+    --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$run_command"
+fi
+echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"
