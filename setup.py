@@ -31,6 +31,8 @@ RUNTIME = [
 EXTRAS = {
     # independent reference implementations the tests compare serkit against
     "test": ["pytest>=7", "pytest-timeout>=2", "kaldi-native-fbank>=1.20", "kaldi-native-io>=1.20"],
+    # the classical baseline stage: openSMILE functionals + an SVM
+    "baseline": ["opensmile>=2.5", "scikit-learn>=1.3"],
 }
 
 setup(

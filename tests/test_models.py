@@ -90,3 +90,14 @@ def test_unknown_model_and_option_are_config_errors(tmp_path):
     config = load_train_config(conf)
     with pytest.raises(ConfigError, match="rnn 'transformer' is not lstm or gru"):
         build_model(config.model.name, config.model.options, 128, 7)
+
+
+def test_attentive_stats_pooling_doubles_the_utterance_vector():
+    plain = build_model("parallel_crnn", TINY_MODEL, 24, 3)
+    stats = build_model("parallel_crnn", {**TINY_MODEL, "pooling": "attentive_stats"}, 24, 3)
+    assert stats.pooling.out_dim == 2 * plain.pooling.out_dim
+    x = torch.randn(2, 40, 24)
+    pooled, _ = stats.eval().encode(x, torch.tensor([40, 40]))
+    assert pooled.shape == (2, stats.pooling.out_dim) and torch.all(pooled[:, plain.pooling.out_dim:] >= 0)
+    with pytest.raises(ConfigError, match="model: pooling 'max' is not attention or attentive_stats"):
+        build_model("parallel_crnn", {"pooling": "max"}, 24, 3)

@@ -158,3 +158,20 @@ def test_two_cpu_processes_match_one(tmp_path, dirs):
     print(f"train loss differences {diffs}; relative parameter difference {rel:.4f} (other seed: {rel_other:.4f})")
     # measured: losses within 0.013, parameters within 4.8% (other seed: over 100%)
     assert max(diffs) < 0.05 and rel < 0.1 and rel_other > 0.5
+
+
+def test_mixup_and_cosine_schedule(tmp_path, dirs):
+    torch.set_num_threads(1)
+    config = _config(tmp_path, train__max_epochs=3, train__mixup_alpha=0.4)
+    config.scheduler.name = "cosine"
+    trainer = _trainer(config, tmp_path / "exp", dirs)
+    batch = next(iter(__import__("serkit.dataset.pipeline", fromlist=["eval_batches"]).eval_batches(trainer.train_set, 8)))
+    rng = np.random.default_rng(0)
+    mixed = trainer._loss(batch, rng)
+    trainer.config.train.mixup_alpha = 0.0
+    plain = trainer._loss(batch, rng)
+    assert not torch.isclose(mixed, plain)  # mixing changes the loss of the same batch
+    trainer.config.train.mixup_alpha = 0.4
+    history = trainer.fit()
+    lrs = [e["lr"] for e in history.epochs]
+    assert lrs[0] > lrs[1] > lrs[2]  # cosine decay, epoch by epoch, without a dev loss

@@ -8,8 +8,10 @@
 #   1  features (conf/feats.yaml) and CMVN for the data sets
 #   2  speaker-independent folds: data/folds/fold<k>/{train,dev,test}
 #   3  training, one model per fold and training config
-#   4  scoring: predictions on each fold's test set, metrics, aggregation over folds
-#   5  results: the recipe's RESULTS.md section
+#   4  the classical baseline on the same folds (openSMILE functionals + SVM; skipped with a
+#      message unless serkit[baseline] is installed, or with --baseline false)
+#   5  scoring: predictions on each fold's test set, metrics, aggregation over folds
+#   6  results: the recipe's RESULTS.md
 #
 # Options (defaults in brackets):
 #   --stage/--stop-stage N      [1/100]
@@ -17,13 +19,17 @@
 #   --train-jobs N              fold trainings run at once [2]; --train-threads N threads each [1]
 #   --data NAME                 data set under data/ that folds are cut from [all]
 #   --folds SCHEME              loso | leave-n-out | file | none [loso]
-#   --fold-n N --fold-file F    for leave-n-out / file; --dev-speakers N [1] per fold
+#   --fold-n N --fold-file F    for leave-n-out / file; --dev-speakers N [1] per fold (0: none)
+#   --folds-dir DIR             where the folds go [data/folds]
 #   --train-set/--dev-set/--test-set NAME   with --folds none [train/dev/test]
 #   --feats-conf F              [conf/feats.yaml]
 #   --cmvn TYPE                 per-speaker | global [per-speaker]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
+#   --baseline true|false       run stage 4 [true]
 #   --exp DIR                   [exp]; --results FILE [RESULTS.md]; --title TEXT
 #   --run-command TEXT          the command that started the recipe, recorded in the results
+. ./path.sh || exit 1
+. ./cmd.sh || exit 1
 set -euo pipefail
 
 stage=1
@@ -36,12 +42,14 @@ folds=loso
 fold_n=2
 fold_file=
 dev_speakers=1
+folds_dir=data/folds
 train_set=train
 dev_set=dev
 test_set=test
 feats_conf=conf/feats.yaml
 cmvn=per-speaker
 train_configs=conf/train.yaml
+baseline=true
 exp=exp
 results=RESULTS.md
 title=
@@ -58,7 +66,7 @@ case "$cmvn" in per-speaker|global) ;; *) die "--cmvn '$cmvn' is not per-speaker
 for conf in $train_configs; do [ -f "$conf" ] || die "training config '$conf' not found"; done
 
 if [ "$folds" = none ]; then sets="$train_set $dev_set $test_set"; else sets=$data; fi
-fdir=data/folds
+fdir=$folds_dir
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
   log "Stage 1: features ($feats_conf) and $cmvn CMVN for: $sets"
@@ -107,22 +115,42 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   done
 fi
 
-if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
-  for conf in $train_configs; do
-    tag=$(basename "$conf" .yaml)
-    log "Stage 4: scoring $tag on the test set of each fold"
+tags=""
+for conf in $train_configs; do tags="$tags $(basename "$conf" .yaml)"; done
+base_tag=baseline_svm
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$baseline" = true ]; then
+  if python -c "import opensmile, sklearn" 2>/dev/null; then
+    log "Stage 4: baseline: openSMILE ComParE_2016 functionals + SVM on the same folds ($exp/$base_tag)"
+    if [ "$folds" = none ]; then
+      utils/combine_data.sh "data/${train_set}_all" "data/$train_set" "data/$dev_set" "data/$test_set" >/dev/null
+      data=${train_set}_all
+    fi
+    python -m serkit.bin.baseline_svm "data/$data" "$fdir" "$exp/$base_tag"
+  else
+    log "Stage 4: baseline skipped: it needs opensmile and scikit-learn (pip install -e '.[baseline]', or tools/install.sh --extras baseline)"
+  fi
+fi
+[ -f "$exp/$base_tag/model_info.json" ] && [ "$baseline" = true ] && tags="$tags $base_tag"
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+  for tag in $tags; do
+    log "Stage 5: scoring $tag on the test set of each fold"
+    predict=""
+    [ "$tag" != "$base_tag" ] && predict="python -m serkit.bin.predict --num-threads 1 --model $exp/$tag/foldJOB/final.pt \
+      --data $fdir/foldJOB/test --out-dir $exp/$tag/foldJOB/decode_test &&"
     $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score.JOB.log" \
-      python -m serkit.bin.predict --num-threads 1 --model "$exp/$tag/foldJOB/final.pt" --data "$fdir/foldJOB/test" \
-        --out-dir "$exp/$tag/foldJOB/decode_test" "&&" \
-      python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test/utt2emo" \
+      $predict python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test/utt2emo" \
         "$exp/$tag/foldJOB/decode_test/utt2pred" "$exp/$tag/foldJOB/scores"
     python -m serkit.bin.aggregate_scores --title "$tag" "$exp/$tag/results" \
-      $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores"; done) | tail -n +1
+      $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores"; done) >/dev/null
+    echo "$tag (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results/summary.md" | cut -d'|' -f3-5)"
   done
 fi
 
-if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-  log "Stage 5: results -> $results"
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+  log "Stage 6: results -> $results"
   python -m serkit.bin.write_results --exp "$exp" --folds-dir "$fdir" --protocol "$folds" \
-    ${title:+--title "$title"} --command "${run_command:-$0 $*}" --out "$results" $train_configs
+    ${title:+--title "$title"} --command "${run_command:-$0 $*}" --out "$results" $tags >/dev/null
+  log "wrote $results"
 fi

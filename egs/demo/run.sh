@@ -2,11 +2,11 @@
 # serkit demo recipe: a synthetic emotional speech corpus (no download, no system package),
 # taken end to end on CPU in a few minutes.
 #
-#   ./run.sh [--stage N] [--stop-stage N] [--nj N] [--seed N]
+#   ./run.sh [--stage N] [--stop-stage N] [--nj N] [--seed N] [--train-configs "conf/a.yaml ..."]
 #
-# Stages:
-#   0  synthesize the corpus; speaker-independent train/dev/test data directories
-#   1  features (conf/feats.yaml) and per-speaker CMVN
+# Stage 0 synthesizes the corpus and a speaker-independent train/dev/test split; stages 1-5 are
+# the shared recipe body (../TEMPLATE/ser.sh): features and CMVN, the split as one fold,
+# training, scoring, RESULTS.md.
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -16,27 +16,23 @@ stop_stage=100
 nj=2
 seed=777
 corpus=corpus       # the synthesized audio goes here
-feats_conf=conf/feats.yaml
+train_configs=conf/train.yaml
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+run_command="$0 $*"
 . utils/parse_options.sh
 
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
-
 if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then
-  log "Stage 0: synthesize the demo corpus into $corpus/ and make data/{train,dev,test}"
+  echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Stage 0: synthesize the demo corpus into $corpus/ and make data/{train,dev,test}"
   python local/make_corpus.py --seed "$seed" --nj "$nj" "$corpus" data
   for x in train dev test; do
     utils/validate_data_dir.sh --no-feats data/$x
   done
 fi
 
-if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
-  log "Stage 1: features ($feats_conf) and per-speaker CMVN"
-  for x in train dev test; do
-    utils/make_feats.sh --nj "$nj" --cmd "$feat_cmd" --config "$feats_conf" data/$x exp/make_feats/$x feats
-    utils/compute_cmvn_stats.sh --per-speaker data/$x exp/make_feats/$x feats
-    utils/validate_data_dir.sh data/$x
-  done
+if [ ${stop_stage} -ge 1 ]; then
+  ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" \
+    --folds none --train-set train --dev-set dev --test-set test \
+    --train-jobs 1 --train-threads "$nj" --train-configs "$train_configs" \
+    --title "Demo corpus (synthetic, 4 emotions), speaker-independent test set" --run-command "$run_command"
 fi
-
-log "Done. Data directories: $(pwd)/data/{train,dev,test}; logs: $(pwd)/exp/make_feats"
+echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

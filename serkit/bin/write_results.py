@@ -40,14 +40,15 @@ def _pm(summary: Dict, metric: str) -> str:
 
 def _experiment(exp: Path, tag: str) -> Dict:
     folds = sorted((p for p in (exp / tag).glob("fold*") if p.is_dir()), key=lambda p: int(p.name[4:]))
-    histories = [_json(f / "history.json") for f in folds]
+    trained = all((f / "history.json").is_file() for f in folds)  # the baseline has no epochs
+    histories = [_json(f / "history.json") for f in folds] if trained else []
     epochs = [row for h in histories for row in h["epochs"]]
     wall = exp / tag / "train_wall_seconds"
     return {
         "tag": tag,
         "summary": _json(exp / tag / "results" / "summary.json"),
         "info": _json(exp / tag / "model_info.json"),
-        "train": [_json(f / "train_summary.json") for f in folds],
+        "train": [_json(f / "train_summary.json") for f in folds] if trained else [],
         "epochs": epochs,
         "wall": float(wall.read_text()) if wall.is_file() else None,
         "markdown": (exp / tag / "results" / "summary.md").read_text(),
@@ -83,13 +84,17 @@ def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt:
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         s, info = r["summary"], r["info"]
-        wall = f"{r['wall'] / 60:.1f} min" if r["wall"] is not None else "n/a"
+        seconds = r["wall"] if r["wall"] is not None else info.get("seconds")
+        wall = f"{seconds / 60:.1f} min" if seconds is not None else "n/a"
+        params = f"{info['parameters']:,}" if "parameters" in info else "n/a"
+        mflops = f"{info['mflops_per_audio_second']:.0f}" if "mflops_per_audio_second" in info else "n/a"
         out.append(
-            f"| {r['tag']} | {info['model']} | {info['parameters']:,} | {info['mflops_per_audio_second']:.0f} | "
+            f"| {r['tag']} | {info['model']} | {params} | {mflops} | "
             f"{_pm(s, 'ua')} | {_pm(s, 'wa')} | {_pm(s, 'macro_f1')} | {100 * s['pooled']['ua']:.1f} | "
             f"{100 * s['pooled']['wa']:.1f} | {wall} |"
         )
-    out += ["", "Training wall time: all folds of one config, several trained at once (see the command's --train-jobs).", ""]
+    out += ["", "Training wall time: all folds of one config, several trained at once (the recipe's --train-jobs); "
+            "for the baseline, functional extraction and the SVMs of all folds.", ""]
     main = runs[0]
     body = main["markdown"].split("\n", 1)[1].replace("## Pooled confusion", "### Pooled confusion")
     out += [f"## Per fold: {main['tag']}", ""]

@@ -84,23 +84,32 @@ class RecurrentEncoder(nn.Module):
 
 
 class AttentionPooling(nn.Module):
-    """Masked softmax attention over time; ``heads`` independent weightings, outputs concatenated."""
+    """Masked softmax attention over time; ``heads`` independent weightings, outputs concatenated.
 
-    def __init__(self, dim: int, heads: int = 1, hidden: int = 0) -> None:
+    ``stats=True`` (attentive statistics pooling) also returns each head's weighted standard
+    deviation, so the utterance vector describes the spread of the frames, not only their mean.
+    """
+
+    def __init__(self, dim: int, heads: int = 1, hidden: int = 0, stats: bool = False) -> None:
         super().__init__()
         if hidden > 0:
             self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, heads))
         else:
             self.score = nn.Linear(dim, heads)
         self.heads = heads
-        self.out_dim = dim * heads
+        self.stats = stats
+        self.out_dim = dim * heads * (2 if stats else 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``x [B, T, D]``, ``mask [B, T]`` -> (pooled ``[B, heads * D]``, weights ``[B, T, heads]``)."""
+        """``x [B, T, D]``, ``mask [B, T]`` -> (pooled ``[B, out_dim]``, weights ``[B, T, heads]``)."""
         scores = self.score(x).masked_fill(~mask.unsqueeze(-1), float("-inf"))
         weights = torch.softmax(scores, dim=1)
-        pooled = torch.einsum("bth,btd->bhd", weights, x)
-        return pooled.reshape(x.shape[0], -1), weights
+        mean = torch.einsum("bth,btd->bhd", weights, x)
+        if not self.stats:
+            return mean.reshape(x.shape[0], -1), weights
+        var = torch.einsum("bth,btd->bhd", weights, x * x) - mean * mean
+        std = torch.sqrt(var.clamp(min=1e-6))
+        return torch.cat([mean, std], dim=-1).reshape(x.shape[0], -1), weights
 
 
 def pooled_lengths(lengths: torch.Tensor, stride: int) -> torch.Tensor:

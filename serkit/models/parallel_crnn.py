@@ -46,11 +46,14 @@ class ParallelCRNN(nn.Module):
         rnn_layers: int = 1
         attention_heads: int = 1
         attention_hidden: int = 64  # 0: a single linear scoring layer
+        pooling: str = "attention"  # attention | attentive_stats (weighted mean and std)
         dropout: float = 0.3
 
         def __post_init__(self) -> None:
             if self.rnn not in ("lstm", "gru"):
                 raise ValueError(f"rnn '{self.rnn}' is not lstm or gru")
+            if self.pooling not in ("attention", "attentive_stats"):
+                raise ValueError(f"pooling '{self.pooling}' is not attention or attentive_stats")
             if self.num_bands < 1:
                 raise ValueError("num_bands must be >= 1")
             if not 0.0 <= self.dropout < 1.0:
@@ -70,7 +73,9 @@ class ParallelCRNN(nn.Module):
         self.encoder = RecurrentEncoder(
             config.branch_dim * len(self.bands), config.rnn_hidden, config.rnn_layers, config.rnn, config.dropout
         )
-        self.pooling = AttentionPooling(self.encoder.out_dim, config.attention_heads, config.attention_hidden)
+        self.pooling = AttentionPooling(
+            self.encoder.out_dim, config.attention_heads, config.attention_hidden, config.pooling == "attentive_stats"
+        )
         self.classifier = nn.Linear(self.pooling.out_dim, num_classes)
 
     def frame_features(self, feats: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:

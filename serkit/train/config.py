@@ -30,12 +30,18 @@ class OptimConfig:
 
 @dataclass
 class SchedulerConfig:
-    """ReduceLROnPlateau on the dev loss."""
+    """``plateau``: ReduceLROnPlateau on the dev loss (the design's choice); ``cosine``: cosine
+    decay to ``min_lr`` over ``max_epochs`` (for runs without a dev set)."""
 
+    name: str = "plateau"
     factor: float = 0.5
     patience: int = 3
     min_lr: float = 1e-5
-    warmup_epochs: int = 0  # linear warm-up before the plateau scheduler takes over
+    warmup_epochs: int = 0  # linear warm-up before the scheduler takes over
+
+    def __post_init__(self) -> None:
+        if self.name not in ("plateau", "cosine"):
+            raise ValueError(f"scheduler.name '{self.name}' is not plateau or cosine")
 
 
 @dataclass
@@ -43,6 +49,7 @@ class LoopConfig:
     max_epochs: int = 40
     early_stop_patience: int = 12  # epochs without a better dev UA; 0 disables
     label_smoothing: float = 0.1
+    mixup_alpha: float = 0.0  # > 0: mixup of feature crops with Beta(alpha, alpha) weights
     seed: int = 777
     average_best: int = 5  # average the N best-on-dev checkpoints at the end (0/1: keep the best)
     keep_checkpoints: int = 0  # epoch checkpoints to keep besides the best ones (0 keeps all)

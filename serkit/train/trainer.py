@@ -94,9 +94,14 @@ class Trainer:
         cls = torch.optim.AdamW if opt.name == "adamw" else torch.optim.Adam
         self.optimizer = cls(self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
         sch = config.scheduler
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, mode="min", factor=sch.factor, patience=sch.patience, min_lr=sch.min_lr
-        )
+        if sch.name == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, T_max=max(1, config.train.max_epochs - sch.warmup_epochs), eta_min=sch.min_lr
+            )
+        else:
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode="min", factor=sch.factor, patience=sch.patience, min_lr=sch.min_lr
+            )
         self.criterion = nn.CrossEntropyLoss(weight=self._class_weights(), label_smoothing=config.train.label_smoothing)
         self.eval_criterion = nn.CrossEntropyLoss()
         self.use_amp = config.train.amp and ctx.device.type == "cuda"
@@ -148,6 +153,18 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.optim.lr * epoch / warm
 
+    def _loss(self, batch, rng: np.random.Generator) -> torch.Tensor:
+        """Cross-entropy (label smoothing, class weights); with mixup, of a mix of the batch with
+        a shuffled copy of itself, weighted like the mix."""
+        alpha = self.config.train.mixup_alpha
+        if alpha <= 0 or len(batch.utts) < 2:
+            return self.criterion(self.net(batch.feats, batch.lengths).float(), batch.labels)
+        lam = float(rng.beta(alpha, alpha))
+        perm = torch.from_numpy(rng.permutation(len(batch.utts))).to(batch.feats.device)
+        feats = lam * batch.feats + (1 - lam) * batch.feats[perm]
+        logits = self.net(feats, torch.maximum(batch.lengths, batch.lengths[perm])).float()
+        return lam * self.criterion(logits, batch.labels) + (1 - lam) * self.criterion(logits, batch.labels[perm])
+
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         self.net.train()
         self._lr_warmup(epoch)
@@ -156,10 +173,11 @@ class Trainer:
         start = time.perf_counter()
         bar = progress(batches, f"epoch {epoch}", unit="batch", disable=not self.ctx.is_main, leave=False)
         amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
+        mix_rng = np.random.default_rng([self.config.train.seed, epoch, 104729])
         for batch in bar:
             batch = batch.to(self.ctx.device)
             with amp:
-                loss = self.criterion(self.net(batch.feats, batch.lengths).float(), batch.labels)
+                loss = self._loss(batch, mix_rng)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if self.config.optim.grad_clip > 0:
@@ -207,8 +225,11 @@ class Trainer:
         for epoch in range(self.start_epoch, cfg.max_epochs + 1):
             row = {"epoch": epoch, **self.train_epoch(epoch), **self.validate(epoch)}
             row["lr"] = self.optimizer.param_groups[0]["lr"]
-            if epoch > self.config.scheduler.warmup_epochs and not math.isnan(row["dev_loss"]):
-                self.scheduler.step(row["dev_loss"])
+            if epoch > self.config.scheduler.warmup_epochs:
+                if self.config.scheduler.name == "cosine":
+                    self.scheduler.step()
+                elif not math.isnan(row["dev_loss"]):
+                    self.scheduler.step(row["dev_loss"])
             self.history.epochs.append(row)
             better = self._is_better(row)
             if better:

@@ -124,7 +124,7 @@ def from_dict(cls: Type[T], data: Optional[Mapping[str, Any]], section: str = ""
     try:
         obj = cls(**kwargs)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{_where(data, None)}: {prefix or cls.__name__}: {err}") from None
+        raise ConfigError(f"{_where(data, None)}: {section or cls.__name__}: {err}") from None
     return obj
 
 

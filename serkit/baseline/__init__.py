@@ -1,0 +1,1 @@
+"""The classical baseline: openSMILE functionals with an SVM (optional extra ``serkit[baseline]``)."""
