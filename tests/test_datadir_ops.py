@@ -157,3 +157,21 @@ def test_segments_with_bad_times(data_dir):
     write_table(data_dir / "segments", {"spkA-u00": "spkA-u00 1.0 0.5"})
     with pytest.raises(TableError, match="segments:1: segment 'spkA-u00' has end 0.5 <= start 1.0"):
         DataDir(data_dir).segments()
+
+
+def test_combine_keeps_cmvn_of_disjoint_speakers_and_plain_files(tmp_path, data_dir):
+    other = make_data_dir(tmp_path, "other", speakers=("spkD",), utts_per_spk=2)
+    for d in (data_dir, other):
+        spks = sorted(set(read_table(d / "utt2spk").values()))
+        write_table(d / "cmvn.scp", {s: f"/stats.ark:{i}" for i, s in enumerate(spks)})
+        (d / "feats_type").write_text("logmel\n")
+    ops.combine_data(tmp_path / "all", [data_dir, other])
+    assert set(read_table(tmp_path / "all" / "cmvn.scp")) == {"spkA", "spkB", "spkC", "spkD"}
+    assert (tmp_path / "all" / "feats_type").read_text() == "logmel\n"
+    ops.subset_data_dir(tmp_path / "all", tmp_path / "sub", spks=["spkD"])
+    assert (tmp_path / "sub" / "feats_type").read_text() == "logmel\n"
+    same_spk = make_data_dir(tmp_path, "again", speakers=("spkA",), utts_per_spk=1)
+    ops.copy_data_dir(same_spk, tmp_path / "again2", utt_prefix="x-")
+    write_table(tmp_path / "again2" / "cmvn.scp", {"spkA": "/s.ark:1"})
+    ops.combine_data(tmp_path / "shared", [data_dir, tmp_path / "again2"])
+    assert not (tmp_path / "shared" / "cmvn.scp").exists()  # spkA in both: stats must be recomputed

@@ -98,3 +98,50 @@ def test_eval_batches_cover_all_utterances_uncropped():
 def test_data_config_rejects_unknown_balance():
     with pytest.raises(ValueError, match="balance 'oversample'"):
         DataConfig(balance="oversample")
+
+
+def test_log_power_mixing_hits_the_snr():
+    from serkit.dataset.pipeline import mix_log_power
+
+    rng = np.random.default_rng(0)
+    speech = np.log(rng.uniform(0.5, 2.0, (50, 16)))
+    noise = np.log(rng.uniform(0.1, 0.3, (50, 16)))
+    for snr in (20.0, 5.0, 0.0):
+        mixed = mix_log_power(speech, noise, snr)
+        added = np.exp(mixed.astype(np.float64)) - np.exp(speech)  # the noise power that went in
+        measured = 10 * np.log10(np.exp(speech).sum(1).mean() / added.sum(1).mean())
+        assert abs(measured - snr) < 0.01
+        assert np.all(mixed >= speech - 1e-5)  # adding power never lowers a bin
+
+
+def test_online_noise_changes_the_batch_and_respects_cmvn():
+    from serkit.dataset.pipeline import NoiseConfig, add_noise
+
+    ex = _examples(6)
+    mean, std = np.full(8, 2.0, np.float32), np.full(8, 0.5, np.float32)
+    items = [dict(it, cmvn=(mean, std)) for it in _items(ex)]
+    bank = [np.full((30, 8), -3.0, np.float32)]
+    cfg = NoiseConfig(enabled=True, data="x", snrs=[0.0], prob=1.0)
+    a = list(add_noise(items, bank, cfg, np.random.default_rng(4)))
+    b = list(add_noise(items, bank, cfg, np.random.default_rng(4)))
+    assert all(np.array_equal(x["feats"], y["feats"]) for x, y in zip(a, b))
+    assert all(not np.allclose(x["feats"], it["feats"]) for x, it in zip(a, items))
+    # un-normalised, every bin only gained power
+    assert all(np.all(x["feats"] * std + mean >= it["feats"] * std + mean - 1e-4) for x, it in zip(a, items))
+    off = list(add_noise(items, bank, NoiseConfig(enabled=True, data="x", prob=0.0), np.random.default_rng(4)))
+    assert all(np.array_equal(x["feats"], it["feats"]) for x, it in zip(off, items))
+
+
+def test_noise_bank_needs_log_power_features(tmp_path):
+    from conftest import make_feature_dir
+    from serkit.dataset.examples import load_noise_bank
+    from serkit.errors import DataDirError
+
+    d = make_feature_dir(tmp_path, "noise", speakers=("n",), utts_per_spk=2)
+    (d / "feats_type").write_text("mfcc\n")
+    with pytest.raises(DataDirError, match="needs log-power features"):
+        load_noise_bank(d, None)
+    (d / "feats_type").write_text("logmel\n")
+    with pytest.raises(DataDirError, match="has logmel features but the training data has fbank"):
+        load_noise_bank(d, "fbank")
+    assert len(load_noise_bank(d, "logmel")) == 2

@@ -49,7 +49,7 @@ feat_type=$("$py" -m serkit.bin.compute_feats ${config:+--config "$config"} ${fe
 
 # Stale tables would point into the arks we are about to replace: remove them first, so an
 # interrupted run leaves no feats.scp at all rather than one with wrong offsets.
-rm -f "$data/feats.scp" "$data/utt2num_frames" "$data/cmvn.scp"
+rm -f "$data/feats.scp" "$data/utt2num_frames" "$data/cmvn.scp" "$data/feats_type"
 mkdir -p "$logdir" "$featdir"
 featdir=$(cd "$featdir" && pwd)
 
@@ -71,6 +71,7 @@ for n in $(seq "$nj"); do cat "$featdir/raw_${feat_type}_${name}.$n.scp"; done |
 for n in $(seq "$nj"); do cat "$featdir/raw_${feat_type}_${name}.$n.utt2num_frames"; done | sort -k1,1 > "$data/.utt2num_frames.tmp"
 mv "$data/.utt2num_frames.tmp" "$data/utt2num_frames"
 mv "$data/.feats.scp.tmp" "$data/feats.scp"
+echo "$feat_type" > "$data/feats_type"  # what the features are, for tools that care (e.g. online noise mixing)
 rm -rf "$sdata"
 
 num_feats=$(wc -l < "$data/feats.scp")

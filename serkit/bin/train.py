@@ -16,7 +16,7 @@ from typing import List
 
 import torch
 
-from serkit.dataset.examples import labels_of, load_examples, read_labels, write_labels
+from serkit.dataset.examples import feats_type, labels_of, load_examples, load_noise_bank, read_labels, write_labels
 from serkit.errors import SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import load_train_config
@@ -59,7 +59,8 @@ def main(argv: List[str]) -> int:
             load_examples(args.dev_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars, show_progress=show)
             if args.dev_data else None
         )
-        trainer = Trainer(config, exp, train, dev, labels, ctx)
+        bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
+        trainer = Trainer(config, exp, train, dev, labels, ctx, bank)
         checkpoint = args.checkpoint
         if args.resume and not checkpoint:
             found = epoch_checkpoints(exp)

@@ -57,12 +57,23 @@ def project(
     return out
 
 
-def write_tables(dst: PathLike, tables: Tables) -> None:
-    """Write tables (sorted) and a matching spk2utt into ``dst``."""
+# Plain one-line files that describe the whole directory (not key tables).
+PLAIN_FILES = ("feats_type",)
+
+
+def write_tables(dst: PathLike, tables: Tables, sources: Sequence[DataDir] = ()) -> None:
+    """Write tables (sorted) and a matching spk2utt into ``dst``; carry the plain files that
+    all ``sources`` agree on."""
     dst = ensure_dir(dst)
     for name, table in tables.items():
         write_table(dst / name, table)
     write_table(dst / "spk2utt", invert_multimap(tables["utt2spk"]))
+    for name in PLAIN_FILES:
+        values = {(d.path / name).read_text() if (d.path / name).is_file() else None for d in sources}
+        if len(values) == 1 and None not in values:
+            (dst / name).write_text(values.pop())
+        elif sources and values != {None}:
+            logger.warning("%s differs between the sources (or is missing in some); not writing it", name)
 
 
 def _check_dst(src: PathLike, dst: PathLike) -> None:
@@ -108,7 +119,7 @@ def fix_data_dir(path: PathLike) -> FixSummary:
         shutil.copy2(d.file(name), backup / name)
     summary.backup = str(backup)
     tables = project(d, keep)
-    write_tables(d.path, tables)
+    write_tables(d.path, tables, [d])
     if summary.kept < total:
         logger.warning("fix_data_dir %s: %s; originals in %s", d.path, summary, backup)
     return summary
@@ -131,7 +142,7 @@ def subset_data_dir(
     keep = [u for u in utt2spk if (u if utts is not None else utt2spk[u]) in wanted]
     if not keep:
         raise DataDirError(f"subset_data_dir: none of the listed ids is in {src}; check the list")
-    write_tables(dst, project(d, keep))
+    write_tables(dst, project(d, keep), [d])
     return len(keep)
 
 
@@ -145,7 +156,7 @@ def copy_data_dir(
     tables = project(
         d, d.utts, lambda u: f"{utt_prefix}{u}{utt_suffix}", lambda s: f"{spk_prefix}{s}{spk_suffix}"
     )
-    write_tables(dst, tables)
+    write_tables(dst, tables, [d])
 
 
 def combine_data(dst: PathLike, srcs: Sequence[PathLike]) -> None:
@@ -177,9 +188,13 @@ def combine_data(dst: PathLike, srcs: Sequence[PathLike]) -> None:
             logger.warning("combine_data: %s is not in every source; not writing it", name)
             merged.pop(name, None)
     if "cmvn.scp" in merged:
-        logger.warning("combine_data: not combining cmvn.scp; recompute it with utils/compute_cmvn_stats.sh")
-        merged.pop("cmvn.scp")
-    write_tables(dst, merged)
+        speakers = [set(d.table("utt2spk").values()) for d in dirs]
+        if sum(len(s) for s in speakers) != len(set().union(*speakers)):
+            # a speaker in two sources: its stats would cover only one of them
+            logger.warning("combine_data: speakers shared between sources; not combining cmvn.scp, recompute it "
+                           "with utils/compute_cmvn_stats.sh")
+            merged.pop("cmvn.scp")
+    write_tables(dst, merged, dirs)
 
 
 def split_data(src: PathLike, num_jobs: int, *, per_utt: bool = True) -> List[Path]:
@@ -203,5 +218,5 @@ def split_data(src: PathLike, num_jobs: int, *, per_utt: bool = True) -> List[Pa
     for k in range(num_jobs):
         keep = [u for unit in units[bounds[k]:bounds[k + 1]] for u in unit]
         parts.append(out_root / str(k + 1))
-        write_tables(parts[-1], project(d, keep))
+        write_tables(parts[-1], project(d, keep), [d])
     return parts

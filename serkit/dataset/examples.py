@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from serkit.data.datadir import DataDir
 from serkit.data.table import PathLike, atomic_write_text, read_table
 from serkit.errors import DataDirError, SerkitError
 from serkit.feats.ark import load_matrix
-from serkit.feats.cmvn import apply_cmvn
+from serkit.feats.cmvn import apply_cmvn, mean_std
 from serkit.utils.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class Example:
     feats: np.ndarray  # [frames, dim] float32, CMVN applied
     label: int  # index into the label list; -1 when unlabelled
     speaker: str
+    cmvn: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (mean, std) applied; std is 1 without norm_vars
 
 
 def read_labels(path: PathLike) -> List[str]:
@@ -69,6 +70,7 @@ def load_examples(
     cmvn_table = d.table("cmvn.scp") if cmvn else None
     index = {label: i for i, label in enumerate(labels)} if labels is not None else {}
     stats_cache: Dict[str, np.ndarray] = {}
+    norm_cache: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
     examples, skipped = [], 0
     for utt in progress(list(utt2spk), f"load {d.path}", unit="utt", disable=not show_progress):
         if utt not in feats:
@@ -87,16 +89,44 @@ def load_examples(
                 )
             label = index[utt2emo[utt]]
         mat = load_matrix(feats[utt], f"{feats.where(utt)} ('{utt}')")
+        norm = None
         if cmvn_table is not None:
             spk = utt2spk[utt]
             if spk not in stats_cache:
                 if spk not in cmvn_table:
                     raise DataDirError(f"{cmvn_table.path}: no stats for speaker '{spk}'; rerun utils/compute_cmvn_stats.sh")
                 stats_cache[spk] = load_matrix(cmvn_table[spk], f"{cmvn_table.where(spk)} ('{spk}')")
+                mean, std = mean_std(stats_cache[spk])
+                norm_cache[spk] = (mean.astype(np.float32), (std if norm_vars else np.ones_like(std)).astype(np.float32))
             mat = apply_cmvn(mat, stats_cache[spk], norm_vars=norm_vars)
-        examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt]))
+            norm = norm_cache[spk]
+        examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt], norm))
     if skipped:
         logger.warning("%s: left out %d utterances whose label is not among %s", d.path, skipped, list(labels))
     if not examples:
         raise DataDirError(f"{d.path}: no usable utterances")
     return examples
+
+
+LOG_POWER_FEATURES = ("logmel", "fbank", "spectrogram")
+
+
+def feats_type(data_dir: PathLike) -> Optional[str]:
+    """The feature type make_feats.sh recorded in ``<data_dir>/feats_type`` (None if absent)."""
+    path = DataDir(data_dir).file("feats_type")
+    return path.read_text().strip() if path.is_file() else None
+
+
+def load_noise_bank(noise_dir: PathLike, expected_type: Optional[str]) -> List[np.ndarray]:
+    """Raw (un-normalised) log-power features of noise recordings, for online noise mixing."""
+    kind = feats_type(noise_dir)
+    if kind not in LOG_POWER_FEATURES:
+        raise DataDirError(
+            f"{noise_dir}: online noise mixing needs log-power features ({', '.join(LOG_POWER_FEATURES)}), "
+            f"the directory's feats_type is {kind!r}; extract them with utils/make_feats.sh"
+        )
+    if expected_type is not None and kind != expected_type:
+        raise DataDirError(f"{noise_dir} has {kind} features but the training data has {expected_type}; use the same conf/feats.yaml")
+    table = DataDir(noise_dir).table("feats.scp")
+    bank = [load_matrix(v, f"{table.where(k)} ('{k}')") for k, v in table.items()]
+    return [np.ascontiguousarray(m, dtype=np.float32) for m in bank]

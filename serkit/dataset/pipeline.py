@@ -1,6 +1,6 @@
 """The batch pipeline: a chain of small generator stages over dicts.
 
-    order -> crop -> spec_augment -> bucket -> (this rank's slice) -> collate
+    order -> crop -> add_noise -> spec_augment -> bucket -> (this rank's slice) -> collate
 
 Each stage takes and yields plain items (``{"utt", "feats", "label"}``), so each can be tested
 alone. All randomness comes from one ``numpy.random.Generator`` per epoch, seeded from
@@ -33,6 +33,23 @@ class SpecAugmentConfig:
 
 
 @dataclass
+class NoiseConfig:
+    """Online noise mixing in the log-power feature domain (logmel, fbank, spectrogram):
+    ``log(exp(x) + g * exp(n))`` with ``g`` set for a random SNR from ``snrs``."""
+
+    enabled: bool = False
+    data: str = ""  # data directory of noise recordings with feats.scp (utils/prepare_noise_dir.sh + make_feats.sh)
+    snrs: List[float] = field(default_factory=lambda: [20.0, 15.0, 10.0, 5.0, 0.0])
+    prob: float = 0.5  # share of training crops that get noise
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.data:
+            raise ValueError("noise.enabled needs noise.data, a data directory of noise features")
+        if not 0.0 <= self.prob <= 1.0:
+            raise ValueError("noise.prob must be in [0, 1]")
+
+
+@dataclass
 class DataConfig:
     batch_size: int = 16
     eval_batch_size: int = 32
@@ -42,6 +59,7 @@ class DataConfig:
     norm_vars: bool = True
     balance: str = "none"  # none | sampler (class-balanced sampling) | loss (class weights)
     spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
 
     def __post_init__(self) -> None:
         if self.balance not in ("none", "sampler", "loss"):
@@ -81,7 +99,7 @@ def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator) -
 def items(examples: Sequence[Example], order: Iterable[int]) -> Iterator[Item]:
     for i in order:
         ex = examples[i]
-        yield {"utt": ex.utt, "feats": ex.feats, "label": ex.label}
+        yield {"utt": ex.utt, "feats": ex.feats, "label": ex.label, "cmvn": ex.cmvn}
 
 
 def crop(stream: Iterable[Item], max_frames: int, rng: np.random.Generator) -> Iterator[Item]:
@@ -92,6 +110,33 @@ def crop(stream: Iterable[Item], max_frames: int, rng: np.random.Generator) -> I
             start = int(rng.integers(0, len(feats) - max_frames + 1))
             item = dict(item, feats=feats[start: start + max_frames])
         yield item
+
+
+def mix_log_power(feats: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """Add noise to log-power features: powers add (phase cross-terms average out), with the
+    noise scaled so that mean speech power / mean noise power is ``snr_db``."""
+    speech_power = np.exp(feats.astype(np.float64)).sum(axis=1).mean()
+    noise_power = np.exp(noise.astype(np.float64)).sum(axis=1).mean()
+    gain = speech_power / (noise_power * 10.0 ** (snr_db / 10.0))
+    return np.log(np.exp(feats.astype(np.float64)) + gain * np.exp(noise.astype(np.float64))).astype(np.float32)
+
+
+def add_noise(stream: Iterable[Item], bank: Sequence[np.ndarray], config: NoiseConfig, rng: np.random.Generator) -> Iterator[Item]:
+    """Mix a random stretch of a random noise recording into a share of the items (before the
+    items' CMVN: undone, mixed, redone with the same statistics)."""
+    for item in stream:
+        if not bank or rng.random() >= config.prob:
+            yield item
+            continue
+        noise = bank[int(rng.integers(len(bank)))]
+        frames = len(item["feats"])
+        reps = -(-frames // len(noise)) + 1
+        start = int(rng.integers(len(noise)))
+        segment = np.tile(noise, (reps, 1))[start: start + frames]
+        snr = float(config.snrs[int(rng.integers(len(config.snrs)))])
+        mean, std = item["cmvn"] if item.get("cmvn") is not None else (0.0, 1.0)
+        raw = item["feats"] * std + mean
+        yield dict(item, feats=((mix_log_power(raw, segment, snr) - mean) / std).astype(np.float32))
 
 
 def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.random.Generator) -> Iterator[Item]:
@@ -146,7 +191,8 @@ def collate(batch: Sequence[Item]) -> Batch:
 
 
 def train_batches(
-    examples: Sequence[Example], config: DataConfig, seed: int, epoch: int, rank: int = 0, world: int = 1
+    examples: Sequence[Example], config: DataConfig, seed: int, epoch: int, rank: int = 0, world: int = 1,
+    noise_bank: Sequence[np.ndarray] = (),
 ) -> List[Batch]:
     """This rank's training batches of one epoch.
 
@@ -156,7 +202,10 @@ def train_batches(
     """
     rng = epoch_rng(seed, epoch)
     order = epoch_order([ex.label for ex in examples], config.balance, rng)
-    stream = spec_augment(crop(items(examples, order), config.max_frames, rng), config.spec_augment, rng)
+    stream = crop(items(examples, order), config.max_frames, rng)
+    if config.noise.enabled:
+        stream = add_noise(stream, noise_bank, config.noise, rng)
+    stream = spec_augment(stream, config.spec_augment, rng)
     batches = list(bucket(stream, config.batch_size, config.bucket_size))
     shuffle = np.random.default_rng([seed, epoch, 7919]).permutation(len(batches))
     return [collate(batches[i][rank::world]) for i in shuffle if len(batches[i]) >= world]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Type
 
+from serkit.feats.denoise import DenoiseConfig
 from serkit.utils.config import from_dict, load_yaml
 
 
@@ -91,6 +92,7 @@ class FeatureConfig:
     mfcc: MfccConfig = field(default_factory=MfccConfig)
     spectrogram: SpectrogramConfig = field(default_factory=SpectrogramConfig)
     logmel: LogMelConfig = field(default_factory=LogMelConfig)
+    denoise: DenoiseConfig = field(default_factory=DenoiseConfig)  # spectral subtraction, before the front end
 
     def __post_init__(self) -> None:
         if self.feat_type not in FRONTEND_CONFIGS:
@@ -102,7 +104,7 @@ class FeatureConfig:
         """The :class:`serkit.feats.frontends.Frontend` this config describes."""
         from serkit.feats.frontends import Frontend
 
-        return Frontend(self.feat_type, getattr(self, self.feat_type), self.sample_rate)
+        return Frontend(self.feat_type, getattr(self, self.feat_type), self.sample_rate, self.denoise)
 
 
 def load_feature_config(path=None, feat_type: str = "") -> FeatureConfig:

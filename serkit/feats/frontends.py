@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ import torchaudio.compliance.kaldi as kaldi
 
 from serkit.errors import AudioError, ConfigError
 from serkit.feats.config import LogMelConfig
+from serkit.feats.denoise import DenoiseConfig, spectral_subtraction
 
 INT16_SCALE = 32768.0
 
@@ -63,8 +64,9 @@ def _kaldi_call(fn: Callable, config, samples: np.ndarray, sample_rate: int) -> 
 class Frontend:
     """A named front end: ``frontend(samples) -> [frames, dim]`` float32 numpy array."""
 
-    def __init__(self, feat_type: str, config, sample_rate: int) -> None:
+    def __init__(self, feat_type: str, config, sample_rate: int, denoise: Optional[DenoiseConfig] = None) -> None:
         self.feat_type = feat_type
+        self.denoise = denoise if denoise is not None and denoise.enabled else None
         self.config = config
         self.sample_rate = sample_rate
         self._logmel = LogMel(config, sample_rate) if feat_type == "logmel" else None
@@ -76,6 +78,8 @@ class Frontend:
                 f"audio is {len(samples) / self.sample_rate * 1000:.0f} ms long, shorter than one "
                 f"{self.config.frame_length:g} ms frame"
             )
+        if self.denoise is not None:
+            samples = spectral_subtraction(samples, self.sample_rate, self.denoise)
         with torch.no_grad():
             if self._logmel is not None:
                 feats = self._logmel(torch.from_numpy(samples).unsqueeze(0))[0]

@@ -76,10 +76,11 @@ def evaluate(model: nn.Module, examples: Sequence[Example], batch_size: int, dev
 class Trainer:
     def __init__(
         self, config: TrainConfig, exp_dir, train: Sequence[Example], dev: Optional[Sequence[Example]],
-        labels: Sequence[str], ctx: DistContext,
+        labels: Sequence[str], ctx: DistContext, noise_bank: Sequence[np.ndarray] = (),
     ) -> None:
         self.config, self.exp_dir, self.ctx = config, Path(exp_dir), ctx
         self.train_set, self.dev_set, self.labels = train, dev, list(labels)
+        self.noise_bank = noise_bank
         self.input_dim = int(train[0].feats.shape[1])
         set_seed(config.train.seed)
         model = build_model(config.model.name, config.model.options, self.input_dim, len(labels))
@@ -168,7 +169,9 @@ class Trainer:
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         self.net.train()
         self._lr_warmup(epoch)
-        batches = train_batches(self.train_set, self.config.data, self.config.train.seed, epoch, self.ctx.rank, self.ctx.world)
+        batches = train_batches(
+            self.train_set, self.config.data, self.config.train.seed, epoch, self.ctx.rank, self.ctx.world, self.noise_bank
+        )
         total_loss, total_utts, total_frames = 0.0, 0, 0
         start = time.perf_counter()
         bar = progress(batches, f"epoch {epoch}", unit="batch", disable=not self.ctx.is_main, leave=False)
