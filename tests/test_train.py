@@ -175,3 +175,10 @@ def test_mixup_and_cosine_schedule(tmp_path, dirs):
     history = trainer.fit()
     lrs = [e["lr"] for e in history.epochs]
     assert lrs[0] > lrs[1] > lrs[2]  # cosine decay, epoch by epoch, without a dev loss
+
+
+def test_training_refuses_held_out_test_noise(tmp_path):
+    d = make_feature_dir(tmp_path, "noisy", speakers=("a", "b"), utts_per_spk=3)
+    (d / "HELD_OUT").write_text("noise kept for robustness tests\n")
+    proc = run_script([sys.executable, "-m", "serkit.bin.train", "--train-data", d, "--exp-dir", tmp_path / "exp"], check=False)
+    assert proc.returncode == 1 and "is marked HELD_OUT" in proc.stderr

@@ -10,14 +10,15 @@ import io
 import logging
 import os
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import soundfile as sf
 
-from serkit.errors import AudioError
+from serkit.errors import AudioError, SerkitError
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,64 @@ def _run_pipe(command: str, what: str) -> bytes:
     proc = subprocess.run(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        hint = ""
+        if "serkit.bin." in command and "No module named" in " ".join(tail):
+            hint = "; the 'python' on PATH is not serkit's: source the recipe's path.sh (puts tools/venv/bin first)"
         raise AudioError(
-            f"{what}: command exited with status {proc.returncode}: {' / '.join(tail) or '(no stderr)'}"
+            f"{what}: command exited with status {proc.returncode}: {' / '.join(tail) or '(no stderr)'}{hint}"
         )
     return proc.stdout
+
+
+# In-process fast path for augmentation pipes. Augmented data directories (serkit.augment)
+# hold wav.scp entries like 'python -m serkit.bin.wav_perturb --speed 0.9 a.wav - |': valid
+# shell pipes for Kaldi tools and anyone else, but a Python start (and a torch import) per
+# utterance when spawned. When the command is exactly one such command, serkit runs it
+# in-process instead and gets the very samples the command would write. Anything that needs a
+# shell (a second command, redirections, expansions, globs) keeps the subprocess path.
+_SHELL_SPECIAL = set("$`\\*?[]{}~!#\n\r")  # expansions, globs, escapes, comments: leave them to bash
+_OPERATOR_CHARS = set("();<>|&")
+_PYTHON = re.compile(r"^python[0-9.]*$")
+_WAV_PERTURB = ["-m", "serkit.bin.wav_perturb"]
+
+
+def wav_perturb_argv(command: str) -> Optional[List[str]]:
+    """The arguments of ``command`` if it is exactly ``<python> -m serkit.bin.wav_perturb ARGS -``.
+
+    ``command`` is a pipe entry without its trailing ``|``. None when it is anything else: more
+    than one command, or shell syntax beyond plain words and quotes (where bash could expand,
+    glob or redirect something, only bash knows what the command does).
+    """
+    if _SHELL_SPECIAL.intersection(command):
+        return None
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes
+        return None
+    if any(tok and set(tok) <= _OPERATOR_CHARS for tok in tokens):  # |, ;, &&, >, 2>&1 ...
+        return None
+    if len(tokens) < 5 or not _PYTHON.match(os.path.basename(tokens[0])) or tokens[1:3] != _WAV_PERTURB:
+        return None
+    argv = tokens[3:]
+    return argv if argv[-1] == "-" else None
+
+
+def _run_wav_perturb(argv: List[str], what: str) -> Optional[Tuple[np.ndarray, int]]:
+    """Run wav_perturb in-process; None when it must read stdin (then only bash can feed it)."""
+    from serkit.bin import wav_perturb  # imported only when such an entry is read; no torch yet
+
+    try:
+        args = wav_perturb.parse_args(argv)
+        if args.input == "-" or args.output != "-":
+            return None
+        samples, rate = wav_perturb.perturb(args)
+    except SerkitError as err:
+        raise AudioError(f"{what}: wav_perturb failed: {err}") from None
+    except SystemExit:  # --help: not a readable entry
+        raise AudioError(f"{what}: wav_perturb did not produce audio (bad arguments?)") from None
+    return samples.reshape(-1, 1), rate
 
 
 def read_raw(entry: str, what: str = "") -> Tuple[np.ndarray, int]:
@@ -50,6 +105,10 @@ def read_raw(entry: str, what: str = "") -> Tuple[np.ndarray, int]:
     what = what or entry
     entry = entry.strip()
     if entry.endswith("|"):
+        argv = wav_perturb_argv(entry[:-1])
+        fast = _run_wav_perturb(argv, what) if argv is not None else None
+        if fast is not None:
+            return fast
         return _decode_bytes(_run_pipe(entry[:-1], what), what)
     if not os.path.exists(entry):
         match = _ARK_OFFSET.match(entry)
@@ -92,6 +151,16 @@ def load_audio(entry: str, sample_rate: int = DEFAULT_SAMPLE_RATE, what: str = "
     """Mono float32 samples of a wav.scp value at ``sample_rate``."""
     what = what or entry
     samples, rate = read_raw(entry, what)
+    return _to_mono_rate(samples, rate, sample_rate, what)
+
+
+def decode_audio(data: bytes, sample_rate: int = DEFAULT_SAMPLE_RATE, what: str = "<bytes>") -> np.ndarray:
+    """Mono float32 samples at ``sample_rate`` of an audio file's bytes (e.g. a WAV on stdin)."""
+    samples, rate = _decode_bytes(data, what)
+    return _to_mono_rate(samples, rate, sample_rate, what)
+
+
+def _to_mono_rate(samples: np.ndarray, rate: int, sample_rate: int, what: str) -> np.ndarray:
     if samples.shape[0] == 0:
         raise AudioError(f"{what}: audio has zero samples; remove the utterance or re-record it")
     mono = to_mono(samples)

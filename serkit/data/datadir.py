@@ -13,7 +13,9 @@ from serkit.errors import DataDirError, TableError
 logger = logging.getLogger(__name__)
 
 # Tables keyed by utterance id.
-UTT_TABLES = ("utt2spk", "utt2emo", "text", "utt2dur", "utt2gender", "feats.scp", "utt2num_frames", "segments")
+UTT_TABLES = (
+    "utt2spk", "utt2emo", "text", "utt2dur", "utt2gender", "feats.scp", "utt2num_frames", "segments", "utt2aug",
+)
 # Tables keyed by speaker id.
 SPK_TABLES = ("spk2utt", "cmvn.scp", "spk2gender")
 # Tables keyed by recording id (= utterance id when there is no ``segments``).

@@ -57,8 +57,10 @@ def project(
     return out
 
 
-# Plain one-line files that describe the whole directory (not key tables).
+# Plain one-line files that describe the whole directory (not key tables): carried when all
+# sources agree; HELD_OUT (noise kept for testing, see prepare_noise_dir) when any source has it.
 PLAIN_FILES = ("feats_type",)
+HELD_OUT = "HELD_OUT"
 
 
 def write_tables(dst: PathLike, tables: Tables, sources: Sequence[DataDir] = ()) -> None:
@@ -74,6 +76,9 @@ def write_tables(dst: PathLike, tables: Tables, sources: Sequence[DataDir] = ())
             (dst / name).write_text(values.pop())
         elif sources and values != {None}:
             logger.warning("%s differs between the sources (or is missing in some); not writing it", name)
+    marked = [d for d in sources if (d.path / HELD_OUT).is_file()]
+    if marked:
+        (dst / HELD_OUT).write_text((marked[0].path / HELD_OUT).read_text())
 
 
 def _check_dst(src: PathLike, dst: PathLike) -> None:
