@@ -182,3 +182,13 @@ def test_training_refuses_held_out_test_noise(tmp_path):
     (d / "HELD_OUT").write_text("noise kept for robustness tests\n")
     proc = run_script([sys.executable, "-m", "serkit.bin.train", "--train-data", d, "--exp-dir", tmp_path / "exp"], check=False)
     assert proc.returncode == 1 and "is marked HELD_OUT" in proc.stderr
+
+
+def test_checkpoint_records_raw_global_stats(tmp_path, dirs):
+    from serkit.dataset.examples import raw_feature_stats
+    from serkit.feats.ark import load_scp
+    from serkit.feats.cmvn import accumulate
+
+    examples = load_examples(dirs[0], labels_of(dirs[0]), show_progress=False)
+    expected = accumulate(load_scp(dirs[0] / "feats.scp").values())
+    np.testing.assert_allclose(raw_feature_stats(examples), expected, rtol=1e-4)

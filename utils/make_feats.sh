@@ -45,11 +45,12 @@ name=$(basename "$data")
 
 "$py" -m serkit.bin.data_dir validate --no-emo --no-feats "$data" >/dev/null
 # Resolving the type also validates the config before any job starts.
-feat_type=$("$py" -m serkit.bin.compute_feats ${config:+--config "$config"} ${feat_type:+--feat-type "$feat_type"} --print-feat-type)
+feat_type=$("$py" -m serkit.bin.compute_feats ${config:+--config "$config"} ${feat_type:+--feat-type "$feat_type"} \
+  --print-feat-type --write-config "$data/.feats_config.yaml.tmp")
 
 # Stale tables would point into the arks we are about to replace: remove them first, so an
 # interrupted run leaves no feats.scp at all rather than one with wrong offsets.
-rm -f "$data/feats.scp" "$data/utt2num_frames" "$data/cmvn.scp" "$data/feats_type"
+rm -f "$data/feats.scp" "$data/utt2num_frames" "$data/cmvn.scp" "$data/feats_type" "$data/feats_config.yaml"
 mkdir -p "$logdir" "$featdir"
 featdir=$(cd "$featdir" && pwd)
 
@@ -72,6 +73,7 @@ for n in $(seq "$nj"); do cat "$featdir/raw_${feat_type}_${name}.$n.utt2num_fram
 mv "$data/.utt2num_frames.tmp" "$data/utt2num_frames"
 mv "$data/.feats.scp.tmp" "$data/feats.scp"
 echo "$feat_type" > "$data/feats_type"  # what the features are, for tools that care (e.g. online noise mixing)
+mv "$data/.feats_config.yaml.tmp" "$data/feats_config.yaml"  # how they were made (training records it; export rebuilds it)
 rm -rf "$sdata"
 
 num_feats=$(wc -l < "$data/feats.scp")

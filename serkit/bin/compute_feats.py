@@ -17,6 +17,7 @@ from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
 from serkit.feats.config import load_feature_config
 from serkit.utils import cli
+from serkit.utils.config import dump_yaml
 from serkit.utils.progress import progress
 
 logger = logging.getLogger("serkit.compute_feats")
@@ -29,13 +30,17 @@ def main(argv: List[str]) -> int:
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("--max-skip-fraction", type=float, default=0.1)
     p.add_argument("--print-feat-type", action="store_true", help="print the resolved feature type and exit")
+    p.add_argument("--write-config", help="with --print-feat-type: also write the resolved config (YAML) here")
     p.add_argument("--utt2num-frames", help="also write '<utt> <frames>' here")
     p.add_argument("data_dir", nargs="?")
     p.add_argument("ark", nargs="?")
     p.add_argument("scp", nargs="?")
     args = p.parse_args(argv)
     if args.print_feat_type:  # resolve (and so validate) the config before any job starts
-        print(load_feature_config(args.config, args.feat_type).feat_type)
+        config = load_feature_config(args.config, args.feat_type)
+        if args.write_config:
+            dump_yaml(config, args.write_config)
+        print(config.feat_type)
         return 0
     if not (args.data_dir and args.ark and args.scp):
         p.error("expected <data-dir> <ark> <scp>")

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import List
 
 import torch
+import yaml
 
-from serkit.dataset.examples import feats_type, labels_of, load_examples, load_noise_bank, read_labels, write_labels
+from serkit.dataset.examples import (
+    feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats, read_labels, write_labels,
+)
 from serkit.errors import SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import load_train_config
@@ -26,6 +29,16 @@ from serkit.utils import cli
 from serkit.utils.config import dump_yaml
 
 logger = logging.getLogger("serkit.train")
+
+
+def _metadata(train_dir: str, train) -> dict:
+    """What a deployment needs besides the weights: how the features were made, and the global
+    statistics of the raw training features (CMVN for a speaker whose own stats are unknown)."""
+    meta = {"global_cmvn": raw_feature_stats(train), "feats_type": feats_type(train_dir)}
+    conf = Path(train_dir) / "feats_config.yaml"
+    if conf.is_file():
+        meta["feats_config"] = yaml.safe_load(conf.read_text())
+    return meta
 
 
 def main(argv: List[str]) -> int:
@@ -66,7 +79,7 @@ def main(argv: List[str]) -> int:
             if args.dev_data else None
         )
         bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
-        trainer = Trainer(config, exp, train, dev, labels, ctx, bank)
+        trainer = Trainer(config, exp, train, dev, labels, ctx, bank, _metadata(args.train_data, train))
         checkpoint = args.checkpoint
         if args.resume and not checkpoint:
             found = epoch_checkpoints(exp)

@@ -52,7 +52,28 @@ def _experiment(exp: Path, tag: str) -> Dict:
         "epochs": epochs,
         "wall": float(wall.read_text()) if wall.is_file() else None,
         "markdown": (exp / tag / "results" / "summary.md").read_text(),
+        "robust": {
+            int(p.name[len("results_snr"):]): _json(p / "summary.json")
+            for p in (exp / tag).glob("results_snr*") if (p / "summary.json").is_file()
+        },
     }
+
+
+def _robust_rows(runs: List[Dict]) -> List[str]:
+    """UA on the noisy test sets (held-out noise), next to clean speech."""
+    snrs = sorted({snr for r in runs for snr in r["robust"]}, reverse=True)
+    if not snrs:
+        return []
+    rows = ["## Robustness: UA on noisy test sets", "",
+            "Test speech mixed with noise recordings held out from training (data/noise/test), mean ± std over folds.", "",
+            "| config | clean | " + " | ".join(f"{snr} dB" for snr in snrs) + " |",
+            "|---|---:|" + "---:|" * len(snrs)]
+    for r in runs:
+        if not r["robust"]:
+            continue
+        cells = [_pm(r["robust"][snr], "ua") if snr in r["robust"] else "n/a" for snr in snrs]
+        rows.append(f"| {r['tag']} | {_pm(r['summary'], 'ua')} | " + " | ".join(cells) + " |")
+    return rows + [""]
 
 
 def _cost_rows(runs: List[Dict], matmul: Optional[float]) -> List[str]:
@@ -100,7 +121,7 @@ def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt:
     out += [f"## Per fold: {main['tag']}", ""]
     if folds_txt:
         out += ["Folds (`<fold> <test speakers> <dev speakers>`):", "", "```", folds_txt.strip(), "```", ""]
-    out += [body.strip(), "", "## Training cost", ""] + _cost_rows(runs, matmul) + [""]
+    out += [body.strip(), ""] + _robust_rows(runs) + ["## Training cost", ""] + _cost_rows(runs, matmul) + [""]
     return "\n".join(out)
 
 

@@ -59,7 +59,7 @@ def project(
 
 # Plain one-line files that describe the whole directory (not key tables): carried when all
 # sources agree; HELD_OUT (noise kept for testing, see prepare_noise_dir) when any source has it.
-PLAIN_FILES = ("feats_type",)
+PLAIN_FILES = ("feats_type", "feats_config.yaml")
 HELD_OUT = "HELD_OUT"
 
 

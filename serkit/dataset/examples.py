@@ -130,3 +130,14 @@ def load_noise_bank(noise_dir: PathLike, expected_type: Optional[str]) -> List[n
     table = DataDir(noise_dir).table("feats.scp")
     bank = [load_matrix(v, f"{table.where(k)} ('{k}')") for k, v in table.items()]
     return [np.ascontiguousarray(m, dtype=np.float32) for m in bank]
+
+
+def raw_feature_stats(examples: Sequence[Example]) -> np.ndarray:
+    """Kaldi CMVN stats of the examples' features *before* their CMVN (undone with each example's
+    own mean/std): the global statistics a deployment without speaker statistics can use."""
+    from serkit.feats.cmvn import accumulate
+
+    def raw(ex: Example) -> np.ndarray:
+        return ex.feats if ex.cmvn is None else ex.feats * ex.cmvn[1] + ex.cmvn[0]
+
+    return accumulate(raw(ex) for ex in examples)

@@ -77,10 +77,12 @@ class Trainer:
     def __init__(
         self, config: TrainConfig, exp_dir, train: Sequence[Example], dev: Optional[Sequence[Example]],
         labels: Sequence[str], ctx: DistContext, noise_bank: Sequence[np.ndarray] = (),
+        metadata: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.config, self.exp_dir, self.ctx = config, Path(exp_dir), ctx
         self.train_set, self.dev_set, self.labels = train, dev, list(labels)
         self.noise_bank = noise_bank
+        self.metadata = dict(metadata or {})  # stored in every checkpoint (features, global CMVN stats)
         self.input_dim = int(train[0].feats.shape[1])
         set_seed(config.train.seed)
         model = build_model(config.model.name, config.model.options, self.input_dim, len(labels))
@@ -128,7 +130,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "epoch": epoch,
             "rng": rng, "history": to_dict(self.history), "config": to_dict(self.config),
             "model_name": self.config.model.name, "model_options": dict(self.config.model.options),
-            "labels": self.labels, "input_dim": self.input_dim,
+            "labels": self.labels, "input_dim": self.input_dim, **self.metadata,
         }
 
     def resume(self, state: Dict[str, Any]) -> None:
