@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# The shared body of every serkit recipe (stages 1-6), called by egs/<corpus>/run.sh after the
+# The shared body of every serkit recipe (stages 1-7), called by egs/<corpus>/run.sh after the
 # corpus's own data preparation (stage 0), the way ESPnet recipes call their template script.
 #
 #   ser.sh [options]
 #
 # Stages:
-#   1  features (conf/feats.yaml) and CMVN for the data sets
-#   2  speaker-independent folds: data/folds/fold<k>/{train,dev,test}
-#   3  training, one model per fold and training config
-#   4  the classical baseline on the same folds (openSMILE functionals + SVM; skipped with a
+#   1  augmentation as data directories (optional): speed-perturbed and noisy copies of the
+#      training data; noisy test sets (held-out noise) for robustness tests
+#   2  features (conf/feats.yaml) and CMVN
+#   3  speaker-independent folds: data/folds/fold<k>/{train,dev,test}, plus train_aug and
+#      test_snr<N> when stage 1 made them
+#   4  training, one model per fold and training config
+#   5  the classical baseline on the same folds (openSMILE functionals + SVM; skipped with a
 #      message unless serkit[baseline] is installed, or with --baseline false)
-#   5  scoring: predictions on each fold's test set, metrics, aggregation over folds
-#   6  results: the recipe's RESULTS.md
+#   6  scoring: each fold's test set (and noisy versions), metrics, aggregation over folds
+#   7  results: the recipe's RESULTS.md
 #
 # Options (defaults in brackets):
 #   --stage/--stop-stage N      [1/100]
@@ -24,8 +27,13 @@
 #   --train-set/--dev-set/--test-set NAME   with --folds none [train/dev/test]
 #   --feats-conf F              [conf/feats.yaml]
 #   --cmvn TYPE                 per-speaker | global [per-speaker]
+#   --speed-perturb "F ..."     speed factors for training copies, e.g. "0.9 1.1" [none]
+#   --noise-root DIR            a folder of noise recordings, split into data/noise/{train,test} [none]
+#   --noise-aug true|false      noisy training copies with the train noise [false]
+#   --noise-snrs "a:b:..."      SNRs (dB) for --noise-aug [20:15:10:5:0]
+#   --robust-snrs "N ..."       noisy test sets with the held-out test noise, e.g. "20 10 5 0" [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
-#   --baseline true|false       run stage 4 [true]
+#   --baseline true|false       run stage 5 [true]
 #   --exp DIR                   [exp]; --results FILE [RESULTS.md]; --title TEXT
 #   --run-command TEXT          the command that started the recipe, recorded in the results
 . ./path.sh || exit 1
@@ -48,6 +56,11 @@ dev_set=dev
 test_set=test
 feats_conf=conf/feats.yaml
 cmvn=per-speaker
+speed_perturb=
+noise_root=
+noise_aug=false
+noise_snrs=20:15:10:5:0
+robust_snrs=
 train_configs=conf/train.yaml
 baseline=true
 exp=exp
@@ -64,25 +77,51 @@ die() { echo "ser.sh: ERROR: $*" >&2; exit 1; }
 case "$folds" in loso|leave-n-out|file|none) ;; *) die "--folds '$folds' is not loso, leave-n-out, file or none" ;; esac
 case "$cmvn" in per-speaker|global) ;; *) die "--cmvn '$cmvn' is not per-speaker or global" ;; esac
 for conf in $train_configs; do [ -f "$conf" ] || die "training config '$conf' not found"; done
+{ [ "$noise_aug" = true ] || [ -n "$robust_snrs" ]; } && [ -z "$noise_root" ] && [ ! -d data/noise/train ] \
+  && die "--noise-aug and --robust-snrs need --noise-root DIR (a folder of noise recordings)"
 
-if [ "$folds" = none ]; then sets="$train_set $dev_set $test_set"; else sets=$data; fi
+# Which directory gets augmented copies (the training data) and noisy copies (the test data).
+if [ "$folds" = none ]; then sets="$train_set $dev_set $test_set"; aug_src=$train_set; test_src=$test_set
+else sets=$data; aug_src=$data; test_src=$data; fi
+train_aug=""      # <dir>:<speaker prefix> of each augmented copy
+for f in $speed_perturb; do train_aug="$train_aug data/${aug_src}_sp$f:sp$f-"; done
+[ "$noise_aug" = true ] && train_aug="$train_aug data/${aug_src}_noise:noise-"
+test_variants=""  # <name>=<dir>:<speaker prefix>
+for snr in $robust_snrs; do test_variants="$test_variants snr$snr=data/${test_src}_snr$snr:snr$snr-"; done
 fdir=$folds_dir
 
-if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
-  log "Stage 1: features ($feats_conf) and $cmvn CMVN for: $sets"
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ] && [ -n "$train_aug$test_variants" ]; then
+  log "Stage 1: augmentation: ${train_aug:-no training copies}; ${test_variants:-no noisy test sets}"
+  [ -n "$noise_root" ] && utils/prepare_noise_dir.sh --test-fraction 0.3 --seed 1 "$noise_root" data/noise
+  for f in $speed_perturb; do
+    utils/perturb_data_dir_speed.sh "$f" "data/$aug_src" "data/${aug_src}_sp$f"
+  done
+  [ "$noise_aug" = true ] && utils/augment_data_dir.sh --noise-dir data/noise/train --snrs "$noise_snrs" \
+    --seed 1 --prefix noise "data/$aug_src" "data/${aug_src}_noise"
+  for snr in $robust_snrs; do  # held-out noise only: never seen in training
+    utils/augment_data_dir.sh --noise-dir data/noise/test --snrs "$snr" --seed 2 --prefix "snr$snr" \
+      "data/$test_src" "data/${test_src}_snr$snr"
+  done
+fi
+extra_sets=$(for spec in $train_aug ${test_variants//=/ }; do case "$spec" in data/*) s=${spec%%:*}; echo "${s#data/}";; esac; done)
+[ -d data/noise/train ] && extra_sets="$extra_sets noise/train"
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+  log "Stage 2: features ($feats_conf) and $cmvn CMVN for: $sets" $extra_sets
   cmvn_opt=""
   [ "$cmvn" = per-speaker ] && cmvn_opt=--per-speaker
-  for x in $sets; do
-    [ -d "data/$x" ] || die "data/$x does not exist; run stage 0 (data preparation) first"
+  for x in $sets $extra_sets; do
+    [ -d "data/$x" ] || die "data/$x does not exist; run stage 0 (data preparation) or stage 1 first"
     utils/make_feats.sh --nj "$nj" --cmd "$feat_cmd" --config "$feats_conf" "data/$x" "$exp/make_feats/$x" feats
     utils/fix_data_dir.sh "data/$x" >/dev/null  # drops utterances whose audio could not be read (logged above)
+    [ "$x" = noise/train ] && continue
     utils/compute_cmvn_stats.sh $cmvn_opt "data/$x" "$exp/make_feats/$x" feats
     utils/validate_data_dir.sh "data/$x"
   done
 fi
 
-if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
-  log "Stage 2: folds ($folds) in $fdir"
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+  log "Stage 3: folds ($folds) in $fdir"
   rm -rf "$fdir"
   if [ "$folds" = none ]; then
     mkdir -p "$fdir/fold1"
@@ -93,14 +132,19 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     python -m serkit.bin.make_folds --scheme "$folds" --n "$fold_n" ${fold_file:+--fold-file "$fold_file"} \
       --dev-speakers "$dev_speakers" "data/$data" "$fdir"
   fi
+  if [ -n "$train_aug$test_variants" ]; then
+    python -m serkit.bin.fold_variants --folds-dir "$fdir" --train-aug $train_aug --test-variant $test_variants
+  fi
 fi
 nfolds=$(ls -d $fdir/fold*/ 2>/dev/null | wc -l)
+train_name=train
+[ -n "$train_aug" ] && train_name=train_aug
 
-if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
-  [ "$nfolds" -gt 0 ] || die "no folds in $fdir; run stage 2"
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+  [ "$nfolds" -gt 0 ] || die "no folds in $fdir; run stage 3"
   for conf in $train_configs; do
     tag=$(basename "$conf" .yaml)
-    log "Stage 3: training $tag ($conf) on $nfolds folds, $train_jobs at a time (logs: $exp/$tag/log/train.*.log)"
+    log "Stage 4: training $tag ($conf) on $nfolds folds ($train_name), $train_jobs at a time (logs: $exp/$tag/log/train.*.log)"
     mkdir -p "$exp/$tag"
     dim=$(python -c "import kaldiio,sys; print(next(iter(kaldiio.load_scp(sys.argv[1]).values())).shape[1])" "$fdir/fold1/train/feats.scp")
     classes=$(cut -d' ' -f2 "$fdir/fold1/train/utt2emo" | sort -u | wc -l)
@@ -109,7 +153,7 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     [ -d "$fdir/fold1/dev" ] && dev_opt="--dev-data $fdir/foldJOB/dev"
     start=$(date +%s)
     $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$nfolds" "$exp/$tag/log/train.JOB.log" \
-      python -m serkit.bin.train --config "$conf" --train-data "$fdir/foldJOB/train" $dev_opt \
+      python -m serkit.bin.train --config "$conf" --train-data "$fdir/foldJOB/$train_name" $dev_opt \
         --exp-dir "$exp/$tag/foldJOB" --resume --override train.num_threads="$train_threads"
     echo $(( $(date +%s) - start )) > "$exp/$tag/train_wall_seconds"
   done
@@ -119,37 +163,41 @@ tags=""
 for conf in $train_configs; do tags="$tags $(basename "$conf" .yaml)"; done
 base_tag=baseline_svm
 
-if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$baseline" = true ]; then
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
   if python -c "import opensmile, sklearn" 2>/dev/null; then
-    log "Stage 4: baseline: openSMILE ComParE_2016 functionals + SVM on the same folds ($exp/$base_tag)"
+    log "Stage 5: baseline: openSMILE ComParE_2016 functionals + SVM on the same folds ($exp/$base_tag)"
+    base_data=$data
     if [ "$folds" = none ]; then
-      utils/combine_data.sh "data/${train_set}_all" "data/$train_set" "data/$dev_set" "data/$test_set" >/dev/null
-      data=${train_set}_all
+      base_data=${train_set}_all
+      utils/combine_data.sh "data/$base_data" "data/$train_set" "data/$dev_set" "data/$test_set" >/dev/null
     fi
-    python -m serkit.bin.baseline_svm "data/$data" "$fdir" "$exp/$base_tag"
+    python -m serkit.bin.baseline_svm "data/$base_data" "$fdir" "$exp/$base_tag"
   else
-    log "Stage 4: baseline skipped: it needs opensmile and scikit-learn (pip install -e '.[baseline]', or tools/install.sh --extras baseline)"
+    log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"
   fi
 fi
 [ -f "$exp/$base_tag/model_info.json" ] && [ "$baseline" = true ] && tags="$tags $base_tag"
 
-if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   for tag in $tags; do
-    log "Stage 5: scoring $tag on the test set of each fold"
-    predict=""
-    [ "$tag" != "$base_tag" ] && predict="python -m serkit.bin.predict --num-threads 1 --model $exp/$tag/foldJOB/final.pt \
-      --data $fdir/foldJOB/test --out-dir $exp/$tag/foldJOB/decode_test &&"
-    $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score.JOB.log" \
-      $predict python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test/utt2emo" \
-        "$exp/$tag/foldJOB/decode_test/utt2pred" "$exp/$tag/foldJOB/scores"
-    python -m serkit.bin.aggregate_scores --title "$tag" "$exp/$tag/results" \
-      $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores"; done) >/dev/null
-    echo "$tag (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results/summary.md" | cut -d'|' -f3-5)"
+    for variant in "" $(for snr in $robust_snrs; do echo "_snr$snr"; done); do
+      [ "$tag" = "$base_tag" ] && [ -n "$variant" ] && continue  # the baseline is scored on clean speech only
+      log "Stage 6: scoring $tag on the test set$variant of each fold"
+      predict=""
+      [ "$tag" != "$base_tag" ] && predict="python -m serkit.bin.predict --num-threads 1 --model $exp/$tag/foldJOB/final.pt
+        --data $fdir/foldJOB/test$variant --out-dir $exp/$tag/foldJOB/decode_test$variant &&"
+      $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score$variant.JOB.log" \
+        $predict python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$variant/utt2emo" \
+          "$exp/$tag/foldJOB/decode_test$variant/utt2pred" "$exp/$tag/foldJOB/scores$variant"
+      python -m serkit.bin.aggregate_scores --title "$tag$variant" "$exp/$tag/results$variant" \
+        $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores$variant"; done) >/dev/null
+      echo "$tag$variant (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results$variant/summary.md" | cut -d'|' -f3-5)"
+    done
   done
 fi
 
-if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
-  log "Stage 6: results -> $results"
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
+  log "Stage 7: results -> $results"
   python -m serkit.bin.write_results --exp "$exp" --folds-dir "$fdir" --protocol "$folds" \
     ${title:+--title "$title"} --command "${run_command:-$0 $*}" --out "$results" $tags >/dev/null
   log "wrote $results"

@@ -4,9 +4,9 @@
 #
 #   ./run.sh [--stage N] [--stop-stage N] [--nj N] [--seed N] [--train-configs "conf/a.yaml ..."]
 #
-# Stage 0 synthesizes the corpus and a speaker-independent train/dev/test split; stages 1-5 are
-# the shared recipe body (../TEMPLATE/ser.sh): features and CMVN, the split as one fold,
-# training, scoring, RESULTS.md.
+# Stage 0 synthesizes the corpus and a speaker-independent train/dev/test split; stages 1-7 are
+# the shared recipe body (../TEMPLATE/ser.sh): augmentation, features and CMVN, the split as one
+# fold, training, baseline, scoring, RESULTS.md. Options after -- go to ser.sh.
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -33,6 +33,6 @@ if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" \
     --folds none --train-set train --dev-set dev --test-set test \
     --train-jobs 1 --train-threads "$nj" --train-configs "$train_configs" \
-    --title "Demo corpus (synthetic, 4 emotions), speaker-independent test set" --run-command "$run_command"
+    --title "Demo corpus (synthetic, 4 emotions), speaker-independent test set" --run-command "$run_command" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

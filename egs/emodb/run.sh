@@ -4,8 +4,10 @@
 #
 #   ./run.sh --emodb-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
 #
-# DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-5
-# are the shared recipe body (../TEMPLATE/ser.sh: features, folds, training, scoring, results).
+# DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-7
+# are the shared recipe body (../TEMPLATE/ser.sh: augmentation, features, folds, training,
+# baseline, scoring, results); options after -- go to it, e.g.
+#   ./run.sh --emodb-root DIR -- --speed-perturb "0.9 1.1" --noise-root NOISE --robust-snrs "20 10 5 0"
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -34,6 +36,6 @@ fi
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" \
-    --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$run_command"
+    --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$run_command" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Cross-corpus evaluation: train on one or more corpora, test on another, on the labels they
+# share (conf/labels.yaml maps every corpus onto one canonical label set).
+#
+#   ./run.sh --emodb-root DIR --savee-root DIR [--experiments "emodb:savee savee:emodb ..."]
+#
+# Any corpus with a recipe can take part (--ravdess-root, --tess-root, --crema-d-root,
+# --iemocap-root); its own local/prepare_data.py prepares it. An experiment is
+# <train corpora joined by +>:<test corpus>; "emodb:emodb" tests on held-out speakers of the
+# same corpus (the within-corpus reference on the same labels).
+# Stages: 0 data preparation, 1 features and per-speaker CMVN, 2 experiment data sets,
+# 3 training, 4 scoring, 5 RESULTS.md (the train x test UA matrix).
+. ./path.sh || exit 1
+. ./cmd.sh || exit 1
+set -euo pipefail
+
+emodb_root=
+savee_root=
+ravdess_root=
+tess_root=
+crema_d_root=
+iemocap_root=
+stage=0
+stop_stage=100
+nj=2
+train_jobs=2
+experiments="emodb:savee savee:emodb emodb+savee:emodb emodb+savee:savee emodb:emodb savee:savee"
+train_config=conf/train.yaml
+feats_conf=conf/feats.yaml
+labels=conf/labels.yaml
+dev_speakers=1
+help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+run_command="$0 $*"
+. utils/parse_options.sh
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*"; }
+corpora=""
+for c in emodb savee ravdess tess crema_d iemocap; do
+  root=${c}_root
+  [ -n "${!root}" ] && corpora="$corpora $c"
+done
+for e in $experiments; do
+  for c in ${e//[+:]/ }; do
+    [[ " $corpora " == *" $c "* ]] || { echo "$0: experiment '$e' needs --${c//_/-}-root DIR" >&2; exit 1; }
+  done
+done
+
+if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then
+  for c in $corpora; do
+    root=${c}_root
+    log "Stage 0: preparing $c from ${!root} with ../$c/local/prepare_data.py"
+    python "../$c/local/prepare_data.py" "${!root}" "data/$c"
+  done
+fi
+
+if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
+  for c in $corpora; do
+    log "Stage 1: features ($feats_conf) and per-speaker CMVN for $c"
+    utils/make_feats.sh --nj "$nj" --cmd "$feat_cmd" --config "$feats_conf" "data/$c" "exp/make_feats/$c" feats
+    utils/fix_data_dir.sh "data/$c" >/dev/null
+    utils/compute_cmvn_stats.sh --per-speaker "data/$c" "exp/make_feats/$c" feats
+  done
+fi
+
+if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
+  rm -rf data/pairs
+  k=0
+  for e in $experiments; do
+    k=$((k + 1))
+    python -m serkit.bin.cross_corpus_sets --labels "$labels" --train "$(echo "${e%%:*}" | tr + ' ')" \
+      --test "${e#*:}" --dev-speakers "$dev_speakers" --out "data/pairs/pair$k"
+    echo "$e" > "data/pairs/pair$k/name"
+  done
+fi
+npairs=$(ls -d data/pairs/pair*/ 2>/dev/null | wc -l)
+
+if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+  log "Stage 3: training $npairs models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
+  $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$npairs" exp/log/train.JOB.log \
+    python -m serkit.bin.train --config "$train_config" --labels data/pairs/pairJOB/labels.txt \
+      --train-data data/pairs/pairJOB/train --dev-data data/pairs/pairJOB/dev --exp-dir exp/pairJOB --resume \
+      --override train.num_threads=1
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+  log "Stage 4: scoring each model on its test corpus"
+  $train_cmd --max-jobs-run "$nj" JOB=1:"$npairs" exp/log/score.JOB.log \
+    python -m serkit.bin.predict --num-threads 1 --model exp/pairJOB/final.pt --data data/pairs/pairJOB/test \
+      --out-dir exp/pairJOB/decode_test "&&" \
+    python -m serkit.bin.compute_metrics --labels data/pairs/pairJOB/labels.txt data/pairs/pairJOB/test/utt2emo \
+      exp/pairJOB/decode_test/utt2pred exp/pairJOB/scores
+fi
+
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
+  python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$run_command" --out RESULTS.md >/dev/null
+  log "wrote $(pwd)/RESULTS.md"
+fi

@@ -1,0 +1,74 @@
+"""The cross-corpus results matrix (train corpus x test corpus, UA) as Markdown.
+
+    python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "..." --out RESULTS.md
+
+Each ``<pairs>/pair<k>`` holds ``name`` (``<train>:<test>``), ``labels.txt`` and the data
+directories; ``<exp>/pair<k>/scores/scores.json`` holds its scores.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from serkit.data.datadir import DataDir
+from serkit.errors import SerkitError
+from serkit.utils import cli
+
+
+def _pairs(pairs: Path, exp: Path) -> List[Dict]:
+    out = []
+    for d in sorted((p for p in pairs.glob("pair*") if p.is_dir()), key=lambda p: int(p.name[4:])):
+        scores = exp / d.name / "scores" / "scores.json"
+        if not scores.is_file():
+            raise SerkitError(f"{scores} is missing; run the training and scoring stages first")
+        train, test = (d / "name").read_text().strip().split(":")
+        out.append({
+            "train": train, "test": test, "labels": (d / "labels.txt").read_text().split(),
+            "scores": json.loads(scores.read_text()),
+            "n": {s: len(DataDir(d / s).utts) for s in ("train", "dev", "test") if (d / s).is_dir()},
+        })
+    return out
+
+
+def render(rows: List[Dict], command: str) -> str:
+    trains = sorted({r["train"] for r in rows})
+    tests = sorted({r["test"] for r in rows})
+    cell: Dict[Tuple[str, str], Dict] = {(r["train"], r["test"]): r for r in rows}
+    out = ["# Cross-corpus results", "",
+           f"Measured {time.strftime('%Y-%m-%d')} with:", "", "```bash", command, "```", "",
+           "UA (%) on the labels each pair shares; rows: training corpus (or corpora joined by +), columns: test "
+           "corpus. On the diagonal the model is tested on held-out speakers of its own corpus (within-corpus "
+           "reference, same labels and model); off the diagonal on the whole other corpus.", "",
+           "| train \\ test | " + " | ".join(tests) + " |", "|---|" + "---:|" * len(tests)]
+    for t in trains:
+        cells = [f"{100 * cell[(t, s)]['scores']['ua']:.1f}" if (t, s) in cell else "" for s in tests]
+        out.append(f"| {t} | " + " | ".join(cells) + " |")
+    out += ["", "| train | test | shared labels | chance UA | UA | WA | macro-F1 | train / dev / test utterances |",
+            "|---|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        s, n = r["scores"], r["n"]
+        out.append(
+            f"| {r['train']} | {r['test']} | {' '.join(r['labels'])} | {100 / len(r['labels']):.1f} | "
+            f"{100 * s['ua']:.1f} | {100 * s['wa']:.1f} | {100 * s['macro_f1']:.1f} | "
+            f"{n.get('train', 0)} / {n.get('dev', 0)} / {n.get('test', 0)} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def main(argv: List[str]) -> int:
+    p = cli.parser(__doc__)
+    p.add_argument("--pairs", default="data/pairs")
+    p.add_argument("--exp", default="exp")
+    p.add_argument("--command", default="")
+    p.add_argument("--out", default="RESULTS.md")
+    args = p.parse_args(argv)
+    text = render(_pairs(Path(args.pairs), Path(args.exp)), args.command)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, prog="cross_corpus_results")
