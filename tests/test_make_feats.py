@@ -26,7 +26,8 @@ def test_parallel_extraction_writes_sorted_feats_and_frames(tmp_path, data_dir):
     for utt, mat in mats.items():
         assert int(frames[utt]) == mat.shape[0]
         np.testing.assert_allclose(mat, frontend(load_audio(wav[utt])), atol=1e-5)
-    assert sorted(p.name for p in (tmp_path / "log").glob("*.log")) == ["make_fbank_data.1.log", "make_fbank_data.2.log"]
+    prefix = f"make_fbank_{tmp_path.name}_data"  # <parent>_<name> for a directory not directly under data/
+    assert sorted(p.name for p in (tmp_path / "log").glob("*.log")) == [f"{prefix}.1.log", f"{prefix}.2.log"]
     assert not (data_dir / "split2utt").exists()
     reader = kio.RandomAccessFloatMatrixReader(f"scp:{data_dir / 'feats.scp'}")
     np.testing.assert_array_equal(np.asarray(reader[d.utts[0]]), mats[d.utts[0]])
@@ -76,8 +77,8 @@ def test_too_many_failures_fail_the_job_and_leave_no_feats_scp(tmp_path, data_di
     _corrupt(data_dir, ["spkA-u00", "spkA-u01", "spkA-u02"])
     proc = run_script([UTILS / "make_feats.sh", "--nj", 2, data_dir, tmp_path / "log", tmp_path / "f"], check=False)
     assert proc.returncode != 0
-    assert "feature extraction failed; see" in proc.stderr and "make_logmel_data.*.log" in proc.stderr
-    job1 = (tmp_path / "log" / "make_logmel_data.1.log").read_text()
+    assert "feature extraction failed; see" in proc.stderr and f"make_logmel_{tmp_path.name}_data.*.log" in proc.stderr
+    job1 = (tmp_path / "log" / f"make_logmel_{tmp_path.name}_data.1.log").read_text()
     assert "3 of 6 utterances" in job1 and "could not be read" in job1
     # the old feats.scp (pointing into arks about to be replaced) is gone, none is half-written
     assert not (data_dir / "feats.scp").exists()

@@ -28,6 +28,8 @@ logdir=${2:-$data/log}
 cmvndir=${3:-$data/data}
 [ "$cmd" = run.pl ] && cmd="$utils/run.pl"
 name=$(basename "$data")
+parent=$(basename "$(dirname "$data")")  # data/noise/train -> noise_train: nested sets must not collide
+[ "$parent" != data ] && [ "$parent" != . ] && name=${parent}_$name
 mkdir -p "$logdir" "$cmvndir"
 cmvndir=$(cd "$cmvndir" && pwd)
 opt=""

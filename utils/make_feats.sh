@@ -42,6 +42,8 @@ featdir=${3:-$data/data}
 [ "$cmd" = run.pl ] && cmd="$utils/run.pl"
 py="$utils/lib/python.sh"
 name=$(basename "$data")
+parent=$(basename "$(dirname "$data")")  # data/noise/train -> noise_train: nested sets must not collide
+[ "$parent" != data ] && [ "$parent" != . ] && name=${parent}_$name
 
 "$py" -m serkit.bin.data_dir validate --no-emo --no-feats "$data" >/dev/null
 # Resolving the type also validates the config before any job starts.

@@ -1,2 +1,3 @@
-export SERKIT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The serkit checkout; set SERKIT_ROOT before running a recipe copied outside egs/.
+export SERKIT_ROOT=${SERKIT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$SERKIT_ROOT/tools/env.sh"
