@@ -31,6 +31,8 @@ RUNTIME = [
 EXTRAS = {
     # independent reference implementations the tests compare serkit against
     "test": ["pytest>=7", "pytest-timeout>=2", "kaldi-native-fbank>=1.20", "kaldi-native-io>=1.20"],
+    # export and deployment: ONNX graphs, onnxruntime inference and INT8 quantization
+    "deploy": ["onnx==1.23.*", "onnxruntime==1.32.*"],
     # the classical baseline stage: openSMILE functionals + an SVM
     "baseline": ["opensmile>=2.5", "scikit-learn>=1.3"],
 }
@@ -47,6 +49,9 @@ setup(
     install_requires=RUNTIME,
     extras_require=EXTRAS,
     entry_points={
-        "console_scripts": [],
+        "console_scripts": [
+            "serkit-infer = serkit.bin.infer:entry",
+            "serkit-stream = serkit.bin.stream:entry",
+        ],
     },
 )

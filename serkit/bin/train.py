@@ -34,7 +34,8 @@ logger = logging.getLogger("serkit.train")
 def _metadata(train_dir: str, train) -> dict:
     """What a deployment needs besides the weights: how the features were made, and the global
     statistics of the raw training features (CMVN for a speaker whose own stats are unknown)."""
-    meta = {"global_cmvn": raw_feature_stats(train), "feats_type": feats_type(train_dir)}
+    meta = {"global_cmvn": raw_feature_stats(train), "feats_type": feats_type(train_dir),
+            "train_data": str(Path(train_dir).resolve()), "num_train_utts": len(train)}
     conf = Path(train_dir) / "feats_config.yaml"
     if conf.is_file():
         meta["feats_config"] = yaml.safe_load(conf.read_text())
