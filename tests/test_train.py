@@ -192,3 +192,35 @@ def test_checkpoint_records_raw_global_stats(tmp_path, dirs):
     examples = load_examples(dirs[0], labels_of(dirs[0]), show_progress=False)
     expected = accumulate(load_scp(dirs[0] / "feats.scp").values())
     np.testing.assert_allclose(raw_feature_stats(examples), expected, rtol=1e-4)
+
+
+def test_pruning_fine_tunes_with_zeros_kept(tmp_path, dirs):
+    torch.set_num_threads(1)
+    _trainer(_config(tmp_path, train__max_epochs=2), tmp_path / "teacher" / "fold1", dirs).fit()
+    config = _config(tmp_path, train__max_epochs=2, train__init_from=str(tmp_path / "teacher" / "{fold}" / "final.pt"))
+    config.train.prune.sparsity = 0.6
+    pruned = _trainer(config, tmp_path / "pruned" / "fold1", dirs)
+    pruned.fit()
+    final = load_checkpoint(tmp_path / "pruned" / "fold1" / "final.pt")
+    assert abs(final["sparsity"] - 0.6) < 0.01
+    w = final["model"]
+    for name, mask in final["prune_masks"].items():
+        assert torch.all(w[name][mask == 0] == 0)  # fine-tuning never revived a pruned weight
+
+
+def test_distillation_uses_the_teacher(tmp_path, dirs):
+    torch.set_num_threads(1)
+    _trainer(_config(tmp_path, train__max_epochs=2), tmp_path / "teacher" / "fold2", dirs).fit()
+    config = _config(tmp_path, train__max_epochs=1)
+    config.model.options = dict(config.model.options, channels=[2, 4], rnn_hidden=8)
+    config.train.distill.teacher = str(tmp_path / "teacher" / "{fold}" / "final.pt")
+    student = _trainer(config, tmp_path / "student" / "fold2", dirs)
+    assert student.teacher is not None
+    batch = next(iter(__import__("serkit.dataset.pipeline", fromlist=["eval_batches"]).eval_batches(student.train_set, 8)))
+    with_teacher = student._loss(batch, np.random.default_rng(0))
+    student.teacher = None
+    without = student._loss(batch, np.random.default_rng(0))
+    assert not torch.isclose(with_teacher, without)
+    config.train.distill.teacher = str(tmp_path / "missing" / "{fold}.pt")
+    with pytest.raises(ConfigError, match="missing/fold2.pt' does not exist"):
+        _trainer(config, tmp_path / "student" / "fold2", dirs)

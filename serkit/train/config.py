@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from serkit.dataset.pipeline import DataConfig
+from serkit.train.compression import DistillConfig, PruneConfig
 from serkit.errors import ConfigError
 from serkit.utils.config import Located, from_dict, load_yaml, split_override
 
@@ -55,6 +56,9 @@ class LoopConfig:
     keep_checkpoints: int = 0  # epoch checkpoints to keep besides the best ones (0 keeps all)
     amp: bool = True  # mixed precision when on a GPU
     num_threads: int = 0  # CPU threads per process; 0 = torch's default
+    init_from: str = ""  # start from this checkpoint's weights ({fold}: the experiment folder's name)
+    prune: PruneConfig = field(default_factory=PruneConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
 
     def __post_init__(self) -> None:
         if self.max_epochs < 1:

@@ -18,9 +18,12 @@ from torch import nn
 
 from serkit.dataset.examples import Example
 from serkit.dataset.pipeline import eval_batches, train_batches
+from serkit.errors import SerkitError
 from serkit.models import build_model
+from serkit.models.registry import model_from_checkpoint
 from serkit.score.metrics import compute_scores
-from serkit.train.checkpoint import average_checkpoints, epoch_checkpoints, save_checkpoint
+from serkit.train.checkpoint import average_checkpoints, epoch_checkpoints, load_checkpoint, save_checkpoint
+from serkit.train.compression import apply_masks, kd_loss, magnitude_masks, sparsity_of, teacher_path
 from serkit.train.config import TrainConfig
 from serkit.train.distributed import DistContext
 from serkit.utils.config import to_dict
@@ -89,6 +92,9 @@ class Trainer:
         if ctx.enabled and ctx.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         self.model = model.to(ctx.device)
+        self.masks: Dict[str, torch.Tensor] = {}
+        self.teacher: Optional[nn.Module] = None
+        self._init_compression()
         self.net = (
             nn.parallel.DistributedDataParallel(self.model, device_ids=[ctx.device] if ctx.device.type == "cuda" else None)
             if ctx.enabled else self.model
@@ -113,6 +119,28 @@ class Trainer:
         self.start_epoch = 1
         self.writer = None
 
+    def _checkpoint_for(self, template: str, what: str) -> Dict[str, Any]:
+        state = load_checkpoint(teacher_path(template, self.exp_dir))
+        if list(state["labels"]) != self.labels:
+            raise SerkitError(f"{what} {template} was trained on labels {state['labels']}, this run has {self.labels}")
+        return state
+
+    def _init_compression(self) -> None:
+        """``train.init_from`` weights, pruning masks, the distillation teacher."""
+        cfg = self.config.train
+        if cfg.init_from:
+            state = self._checkpoint_for(cfg.init_from, "train.init_from")
+            try:
+                self.model.load_state_dict(state["model"])
+            except RuntimeError as err:
+                raise SerkitError(f"train.init_from {cfg.init_from}: a different model ({str(err).splitlines()[0]})") from None
+        if cfg.prune.sparsity > 0:
+            self.masks = magnitude_masks(self.model, cfg.prune.sparsity)
+            apply_masks(self.model, self.masks)
+        if cfg.distill.teacher:
+            state = self._checkpoint_for(cfg.distill.teacher, "distill.teacher")
+            self.teacher = model_from_checkpoint(state).to(self.ctx.device).eval()
+
     def _class_weights(self) -> Optional[torch.Tensor]:
         if self.config.data.balance != "loss":
             return None
@@ -131,6 +159,7 @@ class Trainer:
             "rng": rng, "history": to_dict(self.history), "config": to_dict(self.config),
             "model_name": self.config.model.name, "model_options": dict(self.config.model.options),
             "labels": self.labels, "input_dim": self.input_dim, **self.metadata,
+            **({"prune_masks": self.masks, "sparsity": sparsity_of(self.model)} if self.masks else {}),
         }
 
     def resume(self, state: Dict[str, Any]) -> None:
@@ -140,6 +169,8 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.history = History(**state["history"])
+        if "prune_masks" in state:
+            self.masks = state["prune_masks"]
         rng = state["rng"]
         torch.set_rng_state(rng["torch"])
         np.random.set_state(rng["numpy"])
@@ -160,13 +191,22 @@ class Trainer:
         """Cross-entropy (label smoothing, class weights); with mixup, of a mix of the batch with
         a shuffled copy of itself, weighted like the mix."""
         alpha = self.config.train.mixup_alpha
-        if alpha <= 0 or len(batch.utts) < 2:
-            return self.criterion(self.net(batch.feats, batch.lengths).float(), batch.labels)
-        lam = float(rng.beta(alpha, alpha))
-        perm = torch.from_numpy(rng.permutation(len(batch.utts))).to(batch.feats.device)
-        feats = lam * batch.feats + (1 - lam) * batch.feats[perm]
-        logits = self.net(feats, torch.maximum(batch.lengths, batch.lengths[perm])).float()
-        return lam * self.criterion(logits, batch.labels) + (1 - lam) * self.criterion(logits, batch.labels[perm])
+        feats, lengths = batch.feats, batch.lengths
+        if alpha > 0 and len(batch.utts) > 1:
+            lam = float(rng.beta(alpha, alpha))
+            perm = torch.from_numpy(rng.permutation(len(batch.utts))).to(feats.device)
+            feats = lam * feats + (1 - lam) * feats[perm]
+            lengths = torch.maximum(lengths, lengths[perm])
+        logits = self.net(feats, lengths).float()
+        if alpha > 0 and len(batch.utts) > 1:
+            loss = lam * self.criterion(logits, batch.labels) + (1 - lam) * self.criterion(logits, batch.labels[perm])
+        else:
+            loss = self.criterion(logits, batch.labels)
+        if self.teacher is not None:  # the teacher sees exactly what the student sees
+            with torch.no_grad():
+                teacher_logits = self.teacher(feats, lengths).float()
+            loss = kd_loss(logits, teacher_logits, loss, self.config.train.distill)
+        return loss
 
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         self.net.train()
@@ -190,6 +230,8 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if self.masks:
+                apply_masks(self.model, self.masks)  # pruned weights stay zero
             n = len(batch.utts)
             total_loss += loss.item() * n
             total_utts += n
