@@ -119,6 +119,9 @@ def test_infer_files_scp_and_directory_in_every_format(models, tmp_path, capsys)
     assert sorted(got) == ["a", "sub/b"]  # notes.txt is not audio
     assert np.abs(got["a"] - np.array([out[0]["posteriors"][k] for k in LABELS])).max() < 1e-5
     assert (tmp_path / "labels.txt").read_text().split() == LABELS
+    infer(["--model", models["onnx"], "--wav-scp", scp, "--format", "utt2pred", "--output", tmp_path / "d" / "utt2pred"], capsys)
+    preds = (tmp_path / "d" / "utt2pred").read_text().splitlines()  # a sorted Kaldi table for compute_metrics
+    assert [p.split()[0] for p in preds] == ["utt1", "utt2"] and all(p.split()[1] in LABELS for p in preds)
 
 
 def _training_posteriors(data, tmp_path, state):

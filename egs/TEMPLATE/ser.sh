@@ -14,7 +14,9 @@
 #   5  the classical baseline on the same folds (openSMILE functionals + SVM; skipped with a
 #      message unless serkit[baseline] is installed, or with --baseline false)
 #   6  scoring: each fold's test set (and noisy versions), metrics, aggregation over folds
-#   7  results: the recipe's RESULTS.md
+#   7  export (with --export-configs, needs serkit[deploy]): each fold's model to ONNX and dynamic
+#      INT8; the INT8 models scored from the audio with serkit-infer; size and latency measured
+#   8  results: the recipe's RESULTS.md
 #
 # Options (defaults in brackets):
 #   --stage/--stop-stage N      [1/100]
@@ -34,6 +36,7 @@
 #   --robust-snrs "N ..."       noisy test sets with the held-out test noise, e.g. "20 10 5 0" [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
 #   --baseline true|false       run stage 5 [true]
+#   --export-configs "F ..."    training configs whose models stage 7 exports [none]
 #   --exp DIR                   [exp]; --results FILE [RESULTS.md]; --title TEXT
 #   --run-command TEXT          the command that started the recipe, recorded in the results
 . ./path.sh || exit 1
@@ -63,6 +66,7 @@ noise_snrs=20:15:10:5:0
 robust_snrs=
 train_configs=conf/train.yaml
 baseline=true
+export_configs=
 exp=exp
 results=RESULTS.md
 title=
@@ -196,8 +200,29 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   done
 fi
 
-if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ]; then
-  log "Stage 7: results -> $results"
+if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && [ -n "$export_configs" ]; then
+  for conf in $export_configs; do
+    tag=$(basename "$conf" .yaml)
+    log "Stage 7: exporting $tag (ONNX, INT8) and scoring the INT8 models (logs: $exp/$tag/log/export.*.log)"
+    $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/export.JOB.log" \
+      python -m serkit.bin.export --model "$exp/$tag/foldJOB/final.pt" --out-dir "$exp/$tag/foldJOB/export" \
+        --int8 --no-torchscript --latency-repeats 0 "&&" \
+      python -m serkit.bin.infer --model "$exp/$tag/foldJOB/export/model_int8.onnx" --num-threads 1 \
+        --wav-scp "$fdir/foldJOB/test/wav.scp" --utt2spk "$fdir/foldJOB/test/utt2spk" --format utt2pred \
+        --output "$exp/${tag}_int8/foldJOB/decode_test/utt2pred" "&&" \
+      python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test/utt2emo" \
+        "$exp/${tag}_int8/foldJOB/decode_test/utt2pred" "$exp/${tag}_int8/foldJOB/scores"
+    # size and single-thread latency, measured once (fold 1's model)
+    python -m serkit.bin.export --model "$exp/$tag/fold1/final.pt" --out-dir "$exp/$tag/fold1/export" \
+      --int8 --no-torchscript --latency-repeats 20 > "$exp/$tag/log/export_latency.log" 2>&1
+    python -m serkit.bin.aggregate_scores --title "${tag}_int8" "$exp/${tag}_int8/results" \
+      $(for k in $(seq "$nfolds"); do echo "$exp/${tag}_int8/fold$k/scores"; done) >/dev/null
+    echo "${tag}_int8 (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/${tag}_int8/results/summary.md" | cut -d'|' -f3-5)"
+  done
+fi
+
+if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
+  log "Stage 8: results -> $results"
   python -m serkit.bin.write_results --exp "$exp" --folds-dir "$fdir" --protocol "$folds" \
     ${title:+--title "$title"} --command "${run_command:-$0 $*}" --out "$results" $tags >/dev/null
   log "wrote $results"

@@ -12,6 +12,7 @@ CPU latency per second of audio for every file. Every .onnx also carries the car
 """
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from pathlib import Path
@@ -70,6 +71,7 @@ def main(argv: List[str]) -> int:
     scores = cards.load_scores(args.scores) if args.scores else None
     state = cards.load_serkit_checkpoint(args.model)
     model, meta = cards.model_and_meta(state, args.model, args.feats_config)
+    nonzero = int(sum(int((p != 0).sum()) for p in model.parameters()))  # < parameters after pruning
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: Dict[str, Dict] = {}
@@ -103,6 +105,9 @@ def main(argv: List[str]) -> int:
         rows.append((name, info))
     card = cards.build_card(meta, files, scores, parameters=qz.count_parameters(model))
     cards.write_card(card, out / "model_card.json")
+    summary = {name: {**info, "gzip_bytes": len(gzip.compress((out / name).read_bytes())),
+                      "nonzero_parameters": nonzero} for name, info in rows}
+    (out / "export_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(f"{'file':<26}{'size KB':>10}{'params':>10}{'ms per audio s (1 thread)':>28}")
     for name, info in rows:
         lat = info.get("latency_s_per_audio_s_1thread")

@@ -36,7 +36,7 @@ def main(argv: List[str]) -> int:
     spk = p.add_mutually_exclusive_group()
     spk.add_argument("--utt2spk", help="speakers of the inputs: per-speaker CMVN as in training")
     spk.add_argument("--spk2utt", help="as --utt2spk, the other way round")
-    p.add_argument("--format", choices=("jsonl", "ark", "table"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "ark", "table", "utt2pred"), default="jsonl")
     p.add_argument("--output", default="-", help="output file ('-': stdout)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--num-threads", type=int, default=1)

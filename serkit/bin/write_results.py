@@ -76,6 +76,37 @@ def _robust_rows(runs: List[Dict]) -> List[str]:
     return rows + [""]
 
 
+def _deployment_rows(exp: Path, runs: List[Dict]) -> List[str]:
+    """Size, speed and UA of the exported models (stage 7): fp32 and INT8 ONNX per config."""
+    rows = []
+    for r in runs:
+        summary = exp / r["tag"] / "fold1" / "export" / "export_summary.json"
+        if not summary.is_file():
+            continue
+        files = json.loads(summary.read_text())
+        for name, ua_summary in (("model.onnx", r["summary"]), ("model_int8.onnx", None)):
+            if name not in files:
+                continue
+            if ua_summary is None:
+                int8 = exp / f"{r['tag']}_int8" / "results" / "summary.json"
+                ua_summary = _json(int8) if int8.is_file() else None
+            info = files[name]
+            lat = info.get("latency_s_per_audio_s_1thread")
+            rows.append(
+                f"| {r['tag']} | {name} | {info['size_bytes'] / 1024:.0f} | {info['gzip_bytes'] / 1024:.0f} | "
+                f"{info['parameters']:,} | {info['nonzero_parameters']:,} | "
+                f"{'n/a' if lat is None else f'{1000 * lat:.1f}'} | {_pm(ua_summary, 'ua') if ua_summary else 'n/a'} |"
+            )
+    if not rows:
+        return []
+    return ["## Deployment: size, speed and accuracy of the exported models", "",
+            "ONNX files of fold 1's model (every fold's model has the same size); latency: onnxruntime, one thread, "
+            "milliseconds per second of audio on a 3 s input; UA: mean ± std over the folds, each fold's exported "
+            "model scored from the audio with serkit-infer (per-speaker CMVN as in training).", "",
+            "| config | file | size (KB) | gzip (KB) | parameters | non-zero | ms per s of audio | UA |",
+            "|---|---|---:|---:|---:|---:|---:|---:|", *rows, ""]
+
+
 def _cost_rows(runs: List[Dict], matmul: Optional[float]) -> List[str]:
     rows = ["| config | epochs run (mean) | epoch time (s, mean) | training utt/s | achieved GFLOP/s (fwd+bwd) |"
             + (" matmul GFLOP/s (1 thread) |" if matmul else ""), "|---|---:|---:|---:|---:|" + ("---:|" if matmul else "")]
@@ -94,7 +125,8 @@ def _cost_rows(runs: List[Dict], matmul: Optional[float]) -> List[str]:
     return rows
 
 
-def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt: Optional[str], matmul: Optional[float]) -> str:
+def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt: Optional[str], matmul: Optional[float],
+           exp: Path = Path("exp")) -> str:
     n = runs[0]["summary"]["num_folds"]
     out = [f"# {title}", "", f"Protocol: {PROTOCOLS.get(protocol, protocol)} ({n} folds); one dev speaker group per fold "
            f"for early stopping and checkpoint selection; scores on each fold's unseen test speakers.", "",
@@ -121,7 +153,8 @@ def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt:
     out += [f"## Per fold: {main['tag']}", ""]
     if folds_txt:
         out += ["Folds (`<fold> <test speakers> <dev speakers>`):", "", "```", folds_txt.strip(), "```", ""]
-    out += [body.strip(), ""] + _robust_rows(runs) + ["## Training cost", ""] + _cost_rows(runs, matmul) + [""]
+    out += [body.strip(), ""] + _robust_rows(runs) + _deployment_rows(exp, runs)
+    out += ["## Training cost", ""] + _cost_rows(runs, matmul) + [""]
     return "\n".join(out)
 
 
@@ -142,7 +175,7 @@ def main(argv: List[str]) -> int:
     from serkit.models.profile import matmul_flops
 
     text = render(runs, args.protocol, args.title, args.command,
-                  folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9)
+                  folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9, exp)
     Path(args.out).write_text(text)
     print(text)
     return 0

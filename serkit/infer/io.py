@@ -85,13 +85,17 @@ def read_speakers(utts: Sequence[str], utt2spk: Optional[str] = None, spk2utt: O
 
 
 class Writer:
-    """``jsonl`` (one JSON object a line), ``table`` (aligned text) or ``ark`` (Kaldi float
-    vectors, posteriors in label order; a file also gets a .scp and labels.txt beside it)."""
+    """``jsonl`` (one JSON object a line), ``table`` (aligned text), ``utt2pred`` (a sorted Kaldi
+    table ``<utt> <label>``, what compute_metrics scores) or ``ark`` (Kaldi float vectors,
+    posteriors in label order; a file also gets a .scp and labels.txt beside it)."""
 
     def __init__(self, fmt: str, output: str, labels: Sequence[str]) -> None:
         self.fmt, self.output, self.labels = fmt, output, list(labels)
         self._ark = None
         self._text: Optional[TextIO] = None
+        self._preds: dict = {}
+        if output != "-":
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
         if fmt == "ark":
             if output == "-":
                 self._ark_stream = sys.stdout.buffer
@@ -110,7 +114,9 @@ class Writer:
                 self._text.write(f"{'utt':<24} {'label':<12}{head}  silent\n")
 
     def write(self, utt: str, pred) -> None:
-        if self.fmt == "jsonl":
+        if self.fmt == "utt2pred":
+            self._preds[utt] = pred.label
+        elif self.fmt == "jsonl":
             self._text.write(json.dumps(pred.as_dict(utt)) + "\n")
             self._text.flush()
         elif self.fmt == "table":
@@ -126,6 +132,11 @@ class Writer:
                 kaldiio.save_ark(self._ark_stream, {utt: vec})
 
     def close(self, ok: bool = True) -> None:
+        if self.fmt == "utt2pred" and ok:
+            from serkit.data.table import c_sort_key
+
+            for utt in sorted(self._preds, key=c_sort_key):
+                self._text.write(f"{utt} {self._preds[utt]}\n")
         if self._ark is not None:
             self._ark.__exit__(None if ok else SerkitError, None, None)
         elif self._text is not None and self._text is not sys.stdout:
