@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "egs" / "demo" / "local"))
 
 import emotion_profiles as ep  # noqa: E402
 import make_corpus  # noqa: E402
+import transcripts as tr  # noqa: E402
 import voice_synth as vs  # noqa: E402
 from serkit.data.table import first_unsorted, invert_multimap, read_table  # noqa: E402
 from serkit.data.validate import validate_data_dir  # noqa: E402
@@ -149,7 +150,7 @@ def test_data_dirs_are_consistent(corpus):
             spk_id, emo, sent, rep = utt.split("-")
             assert spk_id == spk and tables["utt2emo"][utt] == emo and tables["utt2gender"][utt] == spk[0]
             assert sent in ("s01", "s02") and rep in ("r1", "r2") and emo in EMOTIONS
-            assert tables["text"][utt] == ep.SENTENCES[int(sent[1:]) - 1][0]
+            _check_transcript(tables["text"][utt], int(sent[1:]) - 1)
             wav = Path(tables["wav.scp"][utt])
             assert wav.is_absolute() and wav.is_file()
             info = sf.info(str(wav))
@@ -160,6 +161,46 @@ def test_data_dirs_are_consistent(corpus):
         assert report.ok, report.errors
     assert seen == {"train": ["f01", "m01"], "dev": ["f02", "m02"], "test": ["f03", "m03"]}
     assert sum(len(read_table(data / s / "utt2spk")) for s in seen) == 96
+
+
+def _check_transcript(text: str, template: int) -> None:
+    """``text`` is template ``template`` with two slot words filled in."""
+    fixed = tr.TEMPLATES[template].text.split()
+    words = text.split()
+    assert len(words) == len(fixed)
+    slots = [w for w, f in zip(words, fixed) if f.startswith("{")]
+    assert [w for w, f in zip(words, fixed) if not f.startswith("{")] == [f for f in fixed if not f.startswith("{")]
+    assert len(slots) == 2 and all(tr.word_emotion(w) for w in slots), text
+
+
+def test_transcripts_carry_some_but_not_all_of_the_emotion():
+    emotions = list(ep.DEFAULT_EMOTIONS)
+    rng = np.random.default_rng(0)
+    draws = [(e, tr.draw_transcript(e, i % len(tr.TEMPLATES), emotions, rng)) for i in range(4000) for e in emotions]
+    cats = np.array([c for _, t in draws for c in t.slots])
+    own = np.array([c == e for e, t in draws for c in t.slots])
+    assert abs(own.mean() - 0.5 * 0.85) < 0.02  # congruent words, after the all-filler sentences
+    assert abs((cats == "filler").mean() - (0.15 + 0.85 * 0.3)) < 0.02
+    # a word-vote reader (the majority emotion of the slot words; guess 'neutral' on fillers only)
+    # is right far above chance (0.25) but far from always; the exact Bayes decision: 0.609
+    right = []
+    for e, t in draws:
+        votes = [c for c in t.slots if c != "filler"]
+        guess = max(sorted(set(votes)), key=votes.count) if votes else "neutral"
+        right.append(guess == e)
+    assert 0.5 < np.mean(right) < 0.7, np.mean(right)
+    assert 0.55 < tr.bayes_text_accuracy(4) < 0.65
+    # the words are what is said: the transcript's syllables parse, with the words' stress
+    for _, t in draws[:200]:
+        sylls = vs.parse_syllables(t.syllables)
+        assert 7 <= len(sylls) <= 8 and sum(s.stress for s in sylls) >= 3
+        spoken = "".join(t.syllables.replace("|", "").split())
+        for word in t.text.split():
+            if tr.word_emotion(word):
+                assert "".join(tr.WORDS[tr.word_emotion(word)][word].split()) in spoken
+    # only the corpus's emotions mislead: in an angry/sad corpus a misleading word is angry or sad
+    two = [tr.draw_transcript("sad", 0, ["angry", "sad"], rng) for _ in range(300)]
+    assert {c for t in two for c in t.slots} == {"angry", "sad", "filler"}
 
 
 def test_audio_is_sane(measured):
@@ -177,9 +218,11 @@ def _paired(measured, key: str, high: str, low: str) -> np.ndarray:
 
 
 def test_emotion_is_rendered_in_pitch_and_tempo(measured):
-    # Measured on this 96-utterance sample (seed 777; 24 pairs each): angry - sad F0 median +8.0 st
-    # (23/24 pairs positive), happy - sad +7.5 st (24/24), sad - angry duration +0.80 s (24/24),
-    # angry - sad tilt +7.0 dB. Seeds 1-8 give +8.0..9.4 st, +7.5..8.1 st, +0.77..0.89 s, 7.4..8.5 dB.
+    # Measured on this 96-utterance sample (seed 777; 24 pairs each): angry - sad F0 median +7.9 st
+    # (23/24 pairs positive), happy - sad +6.7 st (24/24), sad - angry duration +0.84 s (24/24),
+    # angry - sad tilt +10.2 dB. Seeds 1-8 give +7.8..8.9 st, +6.5..7.3 st, +0.81..0.96 s, 8.6..9.9 dB.
+    # (Pairs share speaker, template and repetition; their slot words differ, but every slot word
+    # has two syllables.)
     for high in ("angry", "happy"):
         diff = _paired(measured, "f0", high, "sad")
         assert diff.mean() > 3.0 and (diff > 0).mean() >= 0.9, (high, diff)
@@ -195,9 +238,9 @@ def test_learnable_from_prosody_but_not_from_loudness(measured):
     rms = np.array([[r["rms_db"]] for r in measured])
     prosody = np.array([[r["f0"], r["f0_std"], r["dur"], r["tilt"]] for r in measured])
     # Leave-one-speaker-out nearest-centroid accuracy, chance 0.25. Measured on this sample (seed
-    # 777): RMS dB 0.21 (speaker-normalised 0.21), prosody 0.83; seeds 1-8: RMS 0.19-0.33
-    # (normalised 0.20-0.35), prosody 0.82-0.92. Full default corpus (480 utterances, 10
-    # speakers): RMS 0.26, prosody 0.78 (0.66 without speaker normalisation).
+    # 777): RMS dB 0.28 (speaker-normalised 0.31), prosody 0.89; seeds 1-8: RMS 0.16-0.35
+    # (normalised 0.14-0.35), prosody 0.84-0.91. Full default corpus (480 utterances, 10
+    # speakers): RMS 0.26, prosody 0.84 (0.41 without speaker normalisation).
     loudness = loso_nearest_centroid(rms, emo, spk)
     assert loudness < 0.42, loudness
     assert loso_nearest_centroid(speaker_norm(rms, spk), emo, spk) < 0.42
@@ -213,15 +256,20 @@ def test_bad_arguments_fail_with_one_line(tmp_path, capsys):
     assert not (tmp_path / "d").exists()
 
 
-def test_profiles_and_sentences():
+def test_profiles_and_templates():
     assert [s.spk_id for s in ep.select_speakers(10)] == [f"f0{i}" for i in range(1, 6)] + [
         f"m0{i}" for i in range(1, 6)]
     assert ep.split_speakers(ep.select_speakers(10)) == {
         "train": ["f01", "f02", "f03", "m01", "m02", "m03"], "dev": ["f04", "m04"], "test": ["f05", "m05"]}
     assert ep.parse_emotions("neutral,happy,angry,sad,fear") == ["neutral", "happy", "angry", "sad", "fear"]
-    for text, spec in ep.SENTENCES:
-        sylls = vs.parse_syllables(spec)
-        assert 6 <= len(sylls) <= 9 and any(s.stress for s in sylls) and text.islower()
+    for template in tr.TEMPLATES:
+        sylls = vs.parse_syllables(template.syllables.format("'a ba", "'a ba"))
+        assert 7 <= len(sylls) <= 8 and any(s.stress for s in sylls) and template.text.islower()
+        assert template.text.count("{") == template.syllables.count("{") == 2
+    for words in tr.WORDS.values():
+        for word, spec in words.items():
+            sylls = vs.parse_syllables(spec)
+            assert len(sylls) == 2 and sylls[0].stress and not sylls[1].stress and word.isalpha(), word
     assert vs.parse_syllables("'shae") == [vs.Syllable(("sh",), "ae", True, False)]
     with pytest.raises(ValueError):
         vs.parse_syllables("kq")

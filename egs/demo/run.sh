@@ -7,6 +7,8 @@
 # Stage 0 synthesizes the corpus and a speaker-independent train/dev/test split; stages 1-7 are
 # the shared recipe body (../TEMPLATE/ser.sh): augmentation, features and CMVN, the split as one
 # fold, training, baseline, scoring, RESULTS.md. Options after -- go to ser.sh.
+# Then local/run_multimodal.sh: the transcripts (data/*/text) alone and fused with the audio
+# (late, early, intermediate fusion) -> RESULTS_multimodal.md.
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail

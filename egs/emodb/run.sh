@@ -7,7 +7,7 @@
 # DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-7
 # are the shared recipe body (../TEMPLATE/ser.sh: augmentation, features, folds, training,
 # baseline, scoring, results); options after -- go to it, e.g.
-#   ./run.sh --emodb-root DIR -- --speed-perturb "0.9 1.1" --noise-root NOISE --robust-snrs "20 10 5 0"
+#   ./run.sh --emodb-root DIR -- --noise-root NOISE --robust-snrs "20 10 5 0" --export-configs conf/train.yaml
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -18,6 +18,7 @@ stop_stage=100
 nj=2
 train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
+speed_perturb=""   # e.g. "0.9 1.1": speed-perturbed training copies (speed also shifts pitch)
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 run_command="$0 $*"
 . utils/parse_options.sh
@@ -35,7 +36,7 @@ fi
 
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
-    --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" \
+    --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" --speed-perturb "$speed_perturb" \
     --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$run_command" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

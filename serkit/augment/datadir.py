@@ -136,7 +136,7 @@ def _prepare_dst(src: PathLike, dst: PathLike) -> Path:
     if Path(src).resolve() == Path(dst).resolve():
         raise DataDirError(f"source and destination are the same directory ({dst}); choose another destination")
     dst = ensure_dir(dst)
-    stale = [n for n in ALL_TABLES + (UTT2AUG, HELD_OUT) if (dst / n).is_file()]
+    stale = [n for n in dict.fromkeys(ALL_TABLES + (UTT2AUG, HELD_OUT)) if (dst / n).is_file()]
     for name in stale:  # tables of an earlier run would not match the new ones
         (dst / name).unlink()
     if stale:

@@ -70,6 +70,13 @@ def main(argv: List[str]) -> int:
     torch.set_num_threads(1)
     scores = cards.load_scores(args.scores) if args.scores else None
     state = cards.load_serkit_checkpoint(args.model)
+    from serkit.models.registry import uses_text
+
+    if uses_text(state["model_name"]):
+        raise SerkitError(
+            f"{args.model} is a text or fusion model ({state['model_name']}); export it with "
+            f"'python -m serkit.bin.export_text' (this exporter takes acoustic models)"
+        )
     model, meta = cards.model_and_meta(state, args.model, args.feats_config)
     nonzero = int(sum(int((p != 0).sum()) for p in model.parameters()))  # < parameters after pruning
     out = Path(args.out_dir)

@@ -2,6 +2,9 @@
 
     python -m serkit.bin.model_info --config conf/train.yaml --input-dim 128 --num-classes 7 [--json out.json]
     python -m serkit.bin.model_info --matmul    # this machine's fp32 matmul FLOP/s
+
+Text-reading models are built with data.text.vocab_size pieces (training may give fewer) and
+costed with a transcript of 4 pieces per second of audio.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ def main(argv: List[str]) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from serkit.models import build_model
+    from serkit.models import build_model, uses_text
     from serkit.models.profile import matmul_flops, model_summary
     from serkit.train.config import load_train_config
 
@@ -31,7 +34,10 @@ def main(argv: List[str]) -> int:
         out[f"matmul_gflops_{torch.get_num_threads()}_threads"] = matmul_flops() / 1e9
     if args.config:
         config = load_train_config(args.config)
-        model = build_model(config.model.name, config.model.options, args.input_dim, args.num_classes)
+        options = config.model.options  # keeps the YAML line numbers for option errors
+        if uses_text(config.model.name) and not options.get("vocab_size"):
+            options["vocab_size"] = config.data.text.vocab_size  # the most pieces training can give it
+        model = build_model(config.model.name, options, args.input_dim, args.num_classes)
         out.update({"model": config.model.name, **model_summary(model, args.input_dim)})
     text = json.dumps(out, indent=2)
     if args.json:

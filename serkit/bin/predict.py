@@ -4,7 +4,9 @@
 
 Writes ``utt2pred`` (Kaldi table: utterance -> label), ``posteriors.ark``/``.scp`` (Kaldi float
 vectors in the order of ``labels.txt``) and ``labels.txt``. Features get the same CMVN the
-model was trained with (from the checkpoint's config).
+model was trained with (from the checkpoint's config). A model that reads transcripts tokenizes
+the data directory's ``text`` with the sentencepiece model stored in its checkpoint; utterances
+without a transcript get the model's learned "no text" input.
 """
 from __future__ import annotations
 
@@ -18,12 +20,15 @@ import torch
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
 from serkit.dataset.examples import load_examples, write_labels
+from serkit.dataset.pipeline import tokenize_examples
 from serkit.errors import SerkitError
 from serkit.feats.ark import AtomicArkWriter
-from serkit.models.registry import model_from_checkpoint
+from serkit.models.registry import model_from_checkpoint, uses_text
+from serkit.text.tokenizer import TextConfig, Tokenizer
 from serkit.train.checkpoint import load_checkpoint
 from serkit.train.trainer import evaluate
 from serkit.utils import cli
+from serkit.utils.config import from_dict
 
 logger = logging.getLogger("serkit.predict")
 
@@ -45,10 +50,17 @@ def main(argv: List[str]) -> int:
     labels = list(state["labels"])
     data_cfg = state.get("config", {}).get("data", {})
     labelled = DataDir(args.data).has("utt2emo")
+    text = uses_text(state["model_name"])
+    if text and state.get("spm_model") is None:
+        raise SerkitError(f"{args.model}: model '{state['model_name']}' reads transcripts but the checkpoint holds "
+                          f"no sentencepiece model (spm_model); retrain it with this serkit")
     examples = load_examples(
         args.data, labels if labelled else None, cmvn=data_cfg.get("cmvn", True),
-        norm_vars=data_cfg.get("norm_vars", True), unknown_labels=args.unknown_labels,
+        norm_vars=data_cfg.get("norm_vars", True), unknown_labels=args.unknown_labels, text=text,
     )
+    if text:
+        text_cfg = from_dict(TextConfig, data_cfg.get("text", {}), section="text")
+        tokenize_examples(examples, Tokenizer.from_config(state["spm_model"], text_cfg))
     if examples[0].feats.shape[1] != int(state["input_dim"]):
         raise SerkitError(
             f"{args.data} has {examples[0].feats.shape[1]}-dim features but the model expects "

@@ -5,7 +5,9 @@
 
 Multi-process: ``torchrun --nproc_per_node N -m serkit.bin.train ...`` (gloo on CPU, nccl on GPU).
 The experiment folder gets config.yaml (resolved), labels.txt, epoch_<n>.pt, best.pt, final.pt
-(average of the best epochs), history.json and tensorboard/.
+(average of the best epochs), history.json and tensorboard/; with data.text.enabled also
+spm.model, the sentencepiece model trained on the training set's ``text`` (its bytes are in
+every checkpoint too).
 """
 from __future__ import annotations
 
@@ -73,10 +75,12 @@ def main(argv: List[str]) -> int:
         exp = Path(args.exp_dir)
         exp.mkdir(parents=True, exist_ok=True)
         labels = read_labels(args.labels) if args.labels else labels_of(args.train_data)
-        show = ctx.is_main
-        train = load_examples(args.train_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars, show_progress=show)
+        show, text = ctx.is_main, config.data.text.enabled
+        train = load_examples(args.train_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
+                              show_progress=show, text=text)
         dev = (
-            load_examples(args.dev_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars, show_progress=show)
+            load_examples(args.dev_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
+                          show_progress=show, text=text)
             if args.dev_data else None
         )
         bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()

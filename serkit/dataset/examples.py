@@ -2,7 +2,9 @@
 
 Features come from ``feats.scp``; CMVN is applied per utterance through ``utt2spk`` and
 ``cmvn.scp`` (per-speaker or global stats, as compute_cmvn_stats.sh wrote them). Labels come
-from ``utt2emo`` and are mapped to indices through a fixed label list.
+from ``utt2emo`` and are mapped to indices through a fixed label list. With ``text=True`` the
+transcript comes from ``text`` (None when the table or the utterance's line is missing, or empty);
+token ids are added later, by the pipeline's :func:`serkit.dataset.pipeline.tokenize_examples`.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ class Example:
     label: int  # index into the label list; -1 when unlabelled
     speaker: str
     cmvn: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (mean, std) applied; std is 1 without norm_vars
+    text: Optional[str] = None  # transcript; None when the utterance has none
+    tokens: Optional[np.ndarray] = None  # int64 token ids once tokenized (empty: no text)
 
 
 def read_labels(path: PathLike) -> List[str]:
@@ -56,14 +60,19 @@ def load_examples(
     norm_vars: bool = True,
     unknown_labels: str = "error",
     show_progress: bool = True,
+    text: bool = False,
 ) -> List[Example]:
     """Read every utterance of ``data_dir``.
 
     ``labels=None`` reads unlabelled data (label -1). ``unknown_labels``: ``error`` (default) stops
     at a label outside ``labels``, naming the file and line; ``skip`` leaves such utterances out
-    and logs how many (for a test set restricted to shared classes).
+    and logs how many (for a test set restricted to shared classes). ``text``: also read the
+    transcripts (``<data_dir>/text``; utterances without one get ``None``, and how many is logged).
     """
     d = DataDir(data_dir)
+    texts = d.optional("text") if text else None
+    if text and texts is None:
+        logger.warning("%s has no 'text' table: every utterance gets the models' 'no text' input", d.path)
     feats = d.table("feats.scp")
     utt2spk = d.table("utt2spk")
     utt2emo = d.table("utt2emo") if labels is not None else None
@@ -100,7 +109,12 @@ def load_examples(
                 norm_cache[spk] = (mean.astype(np.float32), (std if norm_vars else np.ones_like(std)).astype(np.float32))
             mat = apply_cmvn(mat, stats_cache[spk], norm_vars=norm_vars)
             norm = norm_cache[spk]
-        examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt], norm))
+        transcript = (texts.get(utt) or None) if texts is not None else None
+        examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt], norm, transcript))
+    if texts is not None:
+        missing = sum(ex.text is None for ex in examples)
+        if missing:
+            logger.info("%s: %d of %d utterances have no transcript", d.path, missing, len(examples))
     if skipped:
         logger.warning("%s: left out %d utterances whose label is not among %s", d.path, skipped, list(labels))
     if not examples:

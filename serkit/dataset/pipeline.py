@@ -1,20 +1,23 @@
 """The batch pipeline: a chain of small generator stages over dicts.
 
-    order -> crop -> add_noise -> spec_augment -> bucket -> (this rank's slice) -> collate
+    order -> crop -> add_noise -> spec_augment [-> drop_text] -> bucket -> (this rank's slice) -> collate
 
-Each stage takes and yields plain items (``{"utt", "feats", "label"}``), so each can be tested
-alone. All randomness comes from one ``numpy.random.Generator`` per epoch, seeded from
-(seed, epoch), so a resumed run sees the same batches it would have seen.
+Each stage takes and yields plain items (``{"utt", "feats", "label"}``, plus ``"tokens"`` when the
+examples were tokenized with :func:`tokenize_examples`), so each can be tested alone. All
+randomness comes from one ``numpy.random.Generator`` per epoch, seeded from (seed, epoch), so a
+resumed run sees the same batches it would have seen; text dropout has a generator of its own,
+so the audio side of a text model's batches is the audio model's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from serkit.dataset.examples import Example
+from serkit.text.tokenizer import PAD_ID, TextConfig, Tokenizer
 
 Item = Dict[str, object]
 
@@ -60,6 +63,7 @@ class DataConfig:
     balance: str = "none"  # none | sampler (class-balanced sampling) | loss (class weights)
     spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+    text: TextConfig = field(default_factory=TextConfig)  # transcripts for the text and fusion models
 
     def __post_init__(self) -> None:
         if self.balance not in ("none", "sampler", "loss"):
@@ -76,9 +80,13 @@ class Batch:
     lengths: torch.Tensor  # [B]
     labels: torch.Tensor  # [B]
     utts: List[str]
+    tokens: Optional[torch.Tensor] = None  # [B, L] int64, padded with 0 (L >= 1); None without text
+    token_lengths: Optional[torch.Tensor] = None  # [B]; 0 = no transcript
 
     def to(self, device) -> "Batch":
-        return Batch(self.feats.to(device), self.lengths.to(device), self.labels.to(device), self.utts)
+        move = (lambda t: t.to(device) if t is not None else None)
+        return Batch(self.feats.to(device), self.lengths.to(device), self.labels.to(device), self.utts,
+                     move(self.tokens), move(self.token_lengths))
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -96,10 +104,20 @@ def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator) -
     return rng.choice(n, size=n, replace=True, p=p / p.sum())
 
 
+def tokenize_examples(examples: Sequence[Example], tokenizer: Tokenizer) -> int:
+    """Give every example its token ids (empty without a transcript); return how many have none."""
+    for ex in examples:
+        ex.tokens = tokenizer.encode(ex.text)
+    return sum(len(ex.tokens) == 0 for ex in examples)
+
+
 def items(examples: Sequence[Example], order: Iterable[int]) -> Iterator[Item]:
     for i in order:
         ex = examples[i]
-        yield {"utt": ex.utt, "feats": ex.feats, "label": ex.label, "cmvn": ex.cmvn}
+        item = {"utt": ex.utt, "feats": ex.feats, "label": ex.label, "cmvn": ex.cmvn}
+        if ex.tokens is not None:
+            item["tokens"] = ex.tokens
+        yield item
 
 
 def crop(stream: Iterable[Item], max_frames: int, rng: np.random.Generator) -> Iterator[Item]:
@@ -158,6 +176,15 @@ def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.rand
         yield dict(item, feats=feats)
 
 
+def drop_text(stream: Iterable[Item], prob: float, rng: np.random.Generator) -> Iterator[Item]:
+    """Hide the transcript of a share ``prob`` of the items (modality dropout): the model learns
+    its "no text" input, and fusion models learn not to lean on the words alone."""
+    for item in stream:
+        if prob > 0 and "tokens" in item and rng.random() < prob:
+            item = dict(item, tokens=np.zeros(0, dtype=np.int64))
+        yield item
+
+
 def bucket(stream: Iterable[Item], batch_size: int, bucket_size: int) -> Iterator[List[Item]]:
     """Batches of similar length: sort each run of ``batch_size * bucket_size`` items by length."""
     pool: List[Item] = []
@@ -182,11 +209,22 @@ def collate(batch: Sequence[Item]) -> Batch:
     feats = np.zeros((len(batch), max(lengths), dim), dtype=np.float32)
     for i, it in enumerate(batch):
         feats[i, : lengths[i]] = it["feats"]
+    tokens = token_lengths = None
+    if "tokens" in batch[0]:
+        if not all("tokens" in it for it in batch):
+            raise ValueError("collate: some items have tokens and some not; tokenize every example")
+        token_lengths = [len(it["tokens"]) for it in batch]
+        padded = np.full((len(batch), max(1, max(token_lengths))), PAD_ID, dtype=np.int64)
+        for i, it in enumerate(batch):
+            padded[i, : token_lengths[i]] = it["tokens"]
+        tokens, token_lengths = torch.from_numpy(padded), torch.tensor(token_lengths, dtype=torch.long)
     return Batch(
         torch.from_numpy(feats),
         torch.tensor(lengths, dtype=torch.long),
         torch.tensor([int(it["label"]) for it in batch], dtype=torch.long),
         [str(it["utt"]) for it in batch],
+        tokens,
+        token_lengths,
     )
 
 
@@ -206,6 +244,8 @@ def train_batches(
     if config.noise.enabled:
         stream = add_noise(stream, noise_bank, config.noise, rng)
     stream = spec_augment(stream, config.spec_augment, rng)
+    if config.text.enabled and config.text.drop_prob > 0:
+        stream = drop_text(stream, config.text.drop_prob, np.random.default_rng([seed, epoch, 31337]))
     batches = list(bucket(stream, config.batch_size, config.bucket_size))
     shuffle = np.random.default_rng([seed, epoch, 7919]).permutation(len(batches))
     return [collate(batches[i][rank::world]) for i in shuffle if len(batches[i]) >= world]

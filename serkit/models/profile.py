@@ -8,17 +8,27 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 
+TOKENS_PER_SECOND = 4.0  # text models: about 2.5 words per second of speech, 1.5 pieces per word
+
+
 def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
 def flops_per_second_of_audio(model: torch.nn.Module, input_dim: int, frame_rate: float = 100.0, seconds: float = 3.0) -> float:
     """Forward FLOPs (multiply-add = 2) per second of audio, counted by torch's FlopCounterMode
-    on ``seconds`` of input at ``frame_rate`` frames per second (convolutions, matmuls, RNNs)."""
+    on ``seconds`` of input at ``frame_rate`` frames per second (convolutions, matmuls, RNNs);
+    text-reading models also get a transcript of ``TOKENS_PER_SECOND`` pieces per second."""
+    from serkit.models.registry import run_model, uses_text
+
     frames = int(round(frame_rate * seconds))
+    tokens = None
+    if uses_text(model):  # a transcript of TOKENS_PER_SECOND pieces per second of audio
+        n = max(1, int(round(TOKENS_PER_SECOND * seconds)))
+        tokens = (torch.full((1, n), 2, dtype=torch.long), torch.tensor([n]))
     model = model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(torch.zeros(1, frames, input_dim), torch.tensor([frames]))
+        run_model(model, torch.zeros(1, frames, input_dim), torch.tensor([frames]), *(tokens or ()))
     return counter.get_total_flops() / seconds
 
 

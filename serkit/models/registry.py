@@ -1,11 +1,16 @@
-"""Name -> model class registry; models are built from the ``model:`` section of a YAML config."""
+"""Name -> model class registry; models are built from the ``model:`` section of a YAML config.
+
+Acoustic models are called ``model(feats, lengths)``. Models that read transcripts declare
+``uses_text = True`` and are called ``model(feats, lengths, tokens, token_lengths)``;
+:func:`run_model` makes the right call for either kind.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Type
+from typing import Any, Callable, Dict, Mapping, Optional, Type
 
 import torch
 
-from serkit.errors import ConfigError
+from serkit.errors import ConfigError, SerkitError
 from serkit.utils.config import from_dict
 
 MODELS: Dict[str, Type[torch.nn.Module]] = {}
@@ -31,7 +36,10 @@ def build_model(name: str, options: Mapping[str, Any], input_dim: int, num_class
     import serkit.models  # noqa: F401  (registers the built-in models)
 
     if name not in MODELS:
-        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(sorted(MODELS))}")
+        acoustic = sorted(n for n in MODELS if not uses_text(n))
+        text = sorted(n for n in MODELS if uses_text(n))
+        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(acoustic)}"
+                          + (f"; reading transcripts too: {', '.join(text)}" if text else ""))
     cls = MODELS[name]
     config = from_dict(cls.Config, options, section="model")
     return cls(config, input_dim=input_dim, num_classes=num_classes)
@@ -42,3 +50,29 @@ def model_from_checkpoint(state: Mapping[str, Any]) -> torch.nn.Module:
     model = build_model(state["model_name"], state["model_options"], int(state["input_dim"]), len(state["labels"]))
     model.load_state_dict(state["model"])
     return model.eval()
+
+
+def uses_text(model: Any) -> bool:
+    """Whether a model (instance, class, DistributedDataParallel wrapper or registered name) reads
+    transcripts, i.e. takes ``(feats, lengths, tokens, token_lengths)``."""
+    if isinstance(model, str):
+        import serkit.models  # noqa: F401
+
+        model = MODELS.get(model)
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        model = model.module
+    return bool(getattr(model, "uses_text", False))
+
+
+def run_model(model: torch.nn.Module, feats: torch.Tensor, lengths: torch.Tensor,
+              tokens: Optional[torch.Tensor] = None, token_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Logits of an acoustic or a text-reading model, with the signature it takes."""
+    if not uses_text(model):
+        return model(feats, lengths)
+    if tokens is None or token_lengths is None:
+        name = getattr(getattr(model, "module", model), "registered_name", type(model).__name__)
+        raise SerkitError(
+            f"model '{name}' reads transcripts but got no tokens; train it with data.text.enabled: true "
+            f"(its checkpoint then carries the sentencepiece model)"
+        )
+    return model(feats, lengths, tokens, token_lengths)

@@ -1,10 +1,16 @@
 """The training loop: epochs over the batch pipeline, dev evaluation, ReduceLROnPlateau,
-early stopping on dev UA, atomic per-epoch checkpoints, exact resume, TensorBoard."""
+early stopping on dev UA, atomic per-epoch checkpoints, exact resume, TensorBoard.
+
+With ``data.text.enabled`` the trainer first trains a sentencepiece model on the training set's
+transcripts, writes it to ``<exp>/spm.model``, keeps its bytes in every checkpoint
+(``spm_model``) and tokenizes the training and dev examples; text-reading models get its
+vocabulary size as their ``vocab_size`` option."""
 from __future__ import annotations
 
 import json
 import logging
 import math
+import os
 import random
 import time
 from contextlib import nullcontext
@@ -17,15 +23,16 @@ import torch
 from torch import nn
 
 from serkit.dataset.examples import Example
-from serkit.dataset.pipeline import eval_batches, train_batches
-from serkit.errors import SerkitError
+from serkit.dataset.pipeline import eval_batches, tokenize_examples, train_batches
+from serkit.errors import ConfigError, SerkitError
 from serkit.models import build_model
-from serkit.models.registry import model_from_checkpoint
+from serkit.models.registry import model_from_checkpoint, run_model, uses_text
 from serkit.score.metrics import compute_scores
 from serkit.train.checkpoint import average_checkpoints, epoch_checkpoints, load_checkpoint, save_checkpoint
 from serkit.train.compression import apply_masks, kd_loss, magnitude_masks, sparsity_of, teacher_path
 from serkit.train.config import TrainConfig
 from serkit.train.distributed import DistContext
+from serkit.text.tokenizer import Tokenizer, train_sentencepiece
 from serkit.utils.config import to_dict
 from serkit.utils.progress import progress
 
@@ -65,7 +72,7 @@ def evaluate(model: nn.Module, examples: Sequence[Example], batch_size: int, dev
     losses, refs, hyps, posts, utts = [], [], [], [], []
     for batch in eval_batches(examples, batch_size):
         batch = batch.to(device)
-        logits = model(batch.feats, batch.lengths).float()
+        logits = run_model(model, batch.feats, batch.lengths, batch.tokens, batch.token_lengths).float()
         if criterion is not None and bool((batch.labels >= 0).all()):
             losses.append(criterion(logits, batch.labels).item() * len(batch.utts))
         posts.append(torch.softmax(logits, dim=-1).cpu().numpy())
@@ -87,6 +94,8 @@ class Trainer:
         self.noise_bank = noise_bank
         self.metadata = dict(metadata or {})  # stored in every checkpoint (features, global CMVN stats)
         self.input_dim = int(train[0].feats.shape[1])
+        self.tokenizer: Optional[Tokenizer] = None
+        self._init_text()
         set_seed(config.train.seed)
         model = build_model(config.model.name, config.model.options, self.input_dim, len(labels))
         if ctx.enabled and ctx.device.type == "cuda":
@@ -118,6 +127,36 @@ class Trainer:
         self.history = History()
         self.start_epoch = 1
         self.writer = None
+
+    def _init_text(self) -> None:
+        """Sentencepiece on the training transcripts; tokenized train/dev; the model's vocab_size."""
+        cfg, name = self.config.data.text, self.config.model.name
+        if uses_text(name) and not cfg.enabled:
+            raise ConfigError(f"model '{name}' reads transcripts: set data.text.enabled: true in the training config")
+        if uses_text(name) and self.config.train.mixup_alpha > 0:
+            raise ConfigError(f"train.mixup_alpha mixes the audio of two utterances but not their words; "
+                              f"model '{name}' reads the words: set train.mixup_alpha: 0")
+        if not cfg.enabled:
+            return
+        model = train_sentencepiece([ex.text for ex in self.train_set], cfg)
+        self.tokenizer = Tokenizer.from_config(model, cfg)
+        self.metadata["spm_model"] = model
+        if self.ctx.is_main:
+            self.exp_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.exp_dir / ".spm.model.tmp"
+            tmp.write_bytes(model)
+            os.replace(tmp, self.exp_dir / "spm.model")
+        no_text = tokenize_examples(self.train_set, self.tokenizer)
+        dev_no_text = tokenize_examples(self.dev_set, self.tokenizer) if self.dev_set else 0
+        logger.info("sentencepiece %s: %d pieces (data.text.vocab_size %d) from the training transcripts; "
+                    "utterances without text: %d train, %d dev", cfg.model_type, self.tokenizer.vocab_size,
+                    cfg.vocab_size, no_text, dev_no_text)
+        if uses_text(name):
+            given = self.config.model.options.get("vocab_size")
+            if given not in (None, 0, self.tokenizer.vocab_size):
+                raise ConfigError(f"model.vocab_size {given} differs from the sentencepiece model's "
+                                  f"{self.tokenizer.vocab_size} pieces; leave vocab_size out (the trainer sets it)")
+            self.config.model.options["vocab_size"] = self.tokenizer.vocab_size
 
     def _checkpoint_for(self, template: str, what: str) -> Dict[str, Any]:
         state = load_checkpoint(teacher_path(template, self.exp_dir))
@@ -164,6 +203,10 @@ class Trainer:
 
     def resume(self, state: Dict[str, Any]) -> None:
         """Continue exactly where ``state`` stopped: weights, optimizer, scheduler, RNG, epoch."""
+        stored = state.get("spm_model")
+        if self.tokenizer is not None and stored is not None and bytes(stored) != self.tokenizer.model_bytes:
+            raise SerkitError("the checkpoint's sentencepiece model differs from the one trained now on the training "
+                              "transcripts (did the text table change?); train into a new experiment folder")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -197,14 +240,14 @@ class Trainer:
             perm = torch.from_numpy(rng.permutation(len(batch.utts))).to(feats.device)
             feats = lam * feats + (1 - lam) * feats[perm]
             lengths = torch.maximum(lengths, lengths[perm])
-        logits = self.net(feats, lengths).float()
+        logits = run_model(self.net, feats, lengths, batch.tokens, batch.token_lengths).float()
         if alpha > 0 and len(batch.utts) > 1:
             loss = lam * self.criterion(logits, batch.labels) + (1 - lam) * self.criterion(logits, batch.labels[perm])
         else:
             loss = self.criterion(logits, batch.labels)
         if self.teacher is not None:  # the teacher sees exactly what the student sees
             with torch.no_grad():
-                teacher_logits = self.teacher(feats, lengths).float()
+                teacher_logits = run_model(self.teacher, feats, lengths, batch.tokens, batch.token_lengths).float()
             loss = kd_loss(logits, teacher_logits, loss, self.config.train.distill)
         return loss
 

@@ -1,4 +1,4 @@
-"""Who speaks, what they say, and how each emotion changes the way they say it.
+"""Who speaks and how each emotion changes the way they say it (what they say: transcripts.py).
 
 Emotion profiles follow the qualitative tendencies of the vocal-affect literature (Murray &
 Arnott 1993; Banse & Scherer 1996; Juslin & Laukka 2003; Gobl & Ni Chasaide 2003):
@@ -38,16 +38,6 @@ SPEAKERS: Tuple[Speaker, ...] = (
     Speaker("m03", "m", 136.0, 1.04, f0_range=1.15, rate=0.93, breathiness=0.00, tilt=-0.05, expressiveness=1.15),
     Speaker("m04", "m", 112.0, 0.97, f0_range=0.90, rate=1.05, breathiness=0.06, tilt=0.03, expressiveness=0.90),
     Speaker("m05", "m", 128.0, 1.02, f0_range=1.10, rate=0.96, breathiness=0.03, tilt=-0.03, expressiveness=1.05),
-)
-
-# (text, syllables): CV syllables, "'" = stressed, "|" = phrase pause. English-like, not phonemic.
-SENTENCES: Tuple[Tuple[str, str], ...] = (
-    ("kids are talking by the door", "'kI d^ 'to kI | 'bai dh^ 'do"),
-    ("dogs are sitting by the door", "'da g^ 'sI tI | 'bai dh^ 'do"),
-    ("she will hand it in on wednesday", "shi wI 'hae dI tI | no 'wE nde"),
-    ("the cloth is lying on the fridge", "dh^ 'klo thI | 'lai yI no dh^ 'fri"),
-    ("tonight i could tell him", "tu 'nai tai ku | 'tE li"),
-    ("in seven hours it will be time", "I 'sE vE | 'nau er zI wI bi 'tai"),
 )
 
 # Parameter -> (lower, upper) clip; also fixes the order in which values are drawn.

@@ -6,9 +6,11 @@
 
 Writes ``<corpus-dir>/wav/<spk>/<utt>.wav`` (16-bit PCM mono) and ``<data-dir>/{train,dev,test}``
 (speaker-independent) with wav.scp, utt2spk, spk2utt, spk2gender, utt2emo, utt2gender, text and
-utt2dur. Utterance ids are ``<spk>-<emotion>-s<NN>-r<N>``. Each utterance's random generator is
-derived from (seed, utterance id) alone, so the output is byte-identical for any ``--nj`` (and
-for the same seed on the same numpy/scipy build).
+utt2dur. Utterance ids are ``<spk>-<emotion>-s<NN>-r<N>``: sentence template NN (local/transcripts.py)
+with its two slots filled per utterance by words that carry some of the emotion; the audio is
+rendered from the same words, so ``text`` is what is said. Each utterance's random generators
+(one for the words, one for the audio) are derived from (seed, utterance id) alone, so the output
+is byte-identical for any ``--nj`` (and for the same seed on the same numpy/scipy build).
 Every utterance is scaled to a random RMS level drawn independently of its emotion, so
 loudness carries no emotion information.
 """
@@ -30,6 +32,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import emotion_profiles as ep  # noqa: E402
+import transcripts as tr  # noqa: E402
 import voice_synth as vs  # noqa: E402
 from serkit.data.table import invert_multimap, write_table  # noqa: E402
 
@@ -43,14 +46,16 @@ class Job(NamedTuple):
     utt: str
     spk: str
     emotion: str
-    sentence: int  # index into ep.SENTENCES
+    text: str  # the transcript (local/transcripts.py)
+    syllables: str  # what the synthesizer says: the transcript's syllables
     wav: str
     seed: int
     sample_rate: int
 
 
 def utterance_rng(seed: int, utt: str) -> np.random.Generator:
-    """A generator that depends on (seed, utterance id) only: stable across runs, hosts and --nj."""
+    """A generator that depends on (seed, utterance id) only: stable across runs, hosts and --nj.
+    The transcript's words are drawn from ``utterance_rng(seed, utt + "/text")``."""
     digest = hashlib.sha256(utt.encode("utf-8")).digest()
     words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
     return np.random.default_rng(np.random.SeedSequence([seed, *words]))
@@ -61,7 +66,7 @@ def synth_one(job: Job) -> Tuple[str, int, float]:
     spk = next(s for s in ep.SPEAKERS if s.spk_id == job.spk)
     rng = utterance_rng(job.seed, job.utt)
     prosody = ep.draw_prosody(job.emotion, spk, rng)
-    y = vs.synthesize(ep.SENTENCES[job.sentence][1], spk, prosody, rng, job.sample_rate)
+    y = vs.synthesize(job.syllables, spk, prosody, rng, job.sample_rate)
     y = vs.finish(y, rng, rng.uniform(*LEVEL_DBFS), rng.uniform(*SNR_DB), job.sample_rate)
     if not np.all(np.isfinite(y)):
         raise RuntimeError(f"{job.utt}: synthesis produced non-finite samples (seed {job.seed})")
@@ -82,7 +87,9 @@ def make_jobs(args: argparse.Namespace, corpus: Path) -> List[Job]:
                 for r in range(1, args.repetitions + 1):
                     utt = f"{spk.spk_id}-{emotion}-s{s + 1:02d}-r{r}"
                     wav = corpus / "wav" / spk.spk_id / f"{utt}.wav"
-                    jobs.append(Job(utt, spk.spk_id, emotion, s, str(wav), args.seed, args.sample_rate))
+                    said = tr.draw_transcript(emotion, s, emotions, utterance_rng(args.seed, utt + "/text"))
+                    jobs.append(Job(utt, spk.spk_id, emotion, said.text, said.syllables, str(wav), args.seed,
+                                    args.sample_rate))
     return jobs
 
 
@@ -104,7 +111,7 @@ def write_data_dirs(data: Path, jobs: Sequence[Job], samples: Dict[str, int], sr
         write_table(d / "spk2gender", {s: gender[s] for s in spks})
         write_table(d / "utt2emo", {j.utt: j.emotion for j in mine})
         write_table(d / "utt2gender", {j.utt: gender[j.spk] for j in mine})
-        write_table(d / "text", {j.utt: ep.SENTENCES[j.sentence][0] for j in mine})
+        write_table(d / "text", {j.utt: j.text for j in mine})
         write_table(d / "utt2dur", {j.utt: f"{samples[j.utt] / sr:.3f}" for j in mine})
         counts[name] = len(mine)
     return counts
@@ -117,8 +124,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--emotions", default=",".join(ep.DEFAULT_EMOTIONS),
                    help=f"comma-separated emotions, from {','.join(ep.EMOTIONS)}")
     p.add_argument("--num-speakers", type=int, default=10, help="even, 2-10: half female, half male")
-    p.add_argument("--num-sentences", type=int, default=len(ep.SENTENCES),
-                   help=f"sentences per speaker and emotion, 1-{len(ep.SENTENCES)}")
+    p.add_argument("--num-sentences", type=int, default=len(tr.TEMPLATES),
+                   help=f"sentence templates per speaker and emotion, 1-{len(tr.TEMPLATES)}")
     p.add_argument("--repetitions", type=int, default=2, help="renditions of each sentence")
     p.add_argument("--nj", type=int, default=2, help="parallel worker processes")
     p.add_argument("--sample-rate", type=int, default=16000, help="Hz")
@@ -130,8 +137,8 @@ def get_parser() -> argparse.ArgumentParser:
 def check_args(args: argparse.Namespace) -> None:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    if not 1 <= args.num_sentences <= len(ep.SENTENCES):
-        raise ValueError(f"--num-sentences must be 1-{len(ep.SENTENCES)}, got {args.num_sentences}")
+    if not 1 <= args.num_sentences <= len(tr.TEMPLATES):
+        raise ValueError(f"--num-sentences must be 1-{len(tr.TEMPLATES)}, got {args.num_sentences}")
     if args.repetitions < 1:
         raise ValueError(f"--repetitions must be >= 1, got {args.repetitions}")
     if args.nj < 1:
