@@ -353,3 +353,30 @@ def test_export_cli_foreign_checkpoints(tmp_path, capsys, content, message):
         cli.run(export.main, ["--model", str(path), "--out-dir", str(tmp_path / "out")], prog="export")
     err = capsys.readouterr().err
     assert exit_info.value.code == 1 and message in err and err.count("\n") == 1
+
+
+def test_tensorrt_is_skipped_with_a_reason_without_a_gpu(tmp_path, capsys):
+    from serkit.bin import export
+    from serkit.export.tensorrt import unavailable
+
+    reason = unavailable()
+    if reason is None:
+        pytest.skip("TensorRT is available here: the skip path cannot be shown")
+    ckpt = tmp_path / "final.pt"
+    torch.save(make_checkpoint(), ckpt)
+    assert export.main(["--model", str(ckpt), "--out-dir", str(tmp_path / "e"), "--no-torchscript",
+                        "--latency-repeats", "0", "--tensorrt"]) == 0
+    assert f"TensorRT: skipped: {reason}" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "e" / "export_summary.json").read_text())
+    assert summary["tensorrt"] == {"status": "skipped", "reason": reason}
+
+
+def test_export_refuses_text_models_with_a_pointer(tmp_path):
+    from conftest import run_script
+
+    state = make_checkpoint()
+    state["model_name"] = "text_only"
+    torch.save(state, tmp_path / "final.pt")
+    proc = run_script([sys.executable, "-m", "serkit.bin.export", "--model", tmp_path / "final.pt",
+                       "--out-dir", tmp_path / "e"], check=False)
+    assert proc.returncode == 1 and "serkit.bin.export_text" in proc.stderr

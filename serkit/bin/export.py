@@ -55,6 +55,7 @@ def main(argv: List[str]) -> int:
     p.add_argument("--scores", help="scores JSON (e.g. results/summary.json) recorded as the card's metrics")
     p.add_argument("--feats-config", help="conf/feats.yaml, for checkpoints that do not record theirs")
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--tensorrt", action="store_true", help="also time a TensorRT engine (skipped, with the reason, without an NVIDIA GPU)")
     p.add_argument("--no-torchscript", action="store_true")
     p.add_argument("--latency-seconds", type=float, default=3.0, help="utterance length for the latency column")
     p.add_argument("--latency-repeats", type=int, default=10, help="0 skips the latency measurement")
@@ -120,6 +121,16 @@ def main(argv: List[str]) -> int:
         lat = info.get("latency_s_per_audio_s_1thread")
         lat_text = f"{lat * 1000:.2f}" if lat is not None else "-"
         print(f"{name:<26}{info['size_bytes'] / 1024:>10.1f}{info['parameters']:>10}{lat_text:>28}")
+    if args.tensorrt:
+        from serkit.export.tensorrt import time_tensorrt
+
+        trt = time_tensorrt(out / "model.onnx", meta.input_dim, args.latency_seconds)
+        summary["tensorrt"] = trt
+        (out / "export_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        if trt["status"] == "ok":
+            print(f"TensorRT (fp16): {1000 * trt['latency_s_per_audio_s']:.2f} ms per audio s")
+        else:
+            print(f"TensorRT: skipped: {trt['reason']}")
     print(f"export: {len(files)} files and model_card.json in {out}")
     return 0
 
