@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""The EmoDB robustness table: UA on clean speech and on speech mixed with held-out noise.
+
+    python bench/robustness_table.py --recipe egs/emodb --reference exp/train --folds 1,3,5,7,9 \\
+        none=exp/train speed=exp_robust/sp/train_sp ...
+
+Each ``name=<experiment>`` has ``results/summary.json`` and ``results_snr<N>/summary.json``. The
+reference run (the recipe's own, on all folds) is restricted to ``--folds`` so that every row
+covers the same test speakers.
+"""
+import argparse
+import json
+from pathlib import Path
+from statistics import mean, stdev
+
+
+def fold_uas(summary: Path, keep):
+    folds = json.loads(summary.read_text())["folds"]
+    if keep:
+        folds = [f for f in folds if int(f["name"][4:]) in keep]
+    return [100 * f["ua"] for f in folds]
+
+
+def cell(values):
+    return f"{mean(values):.1f} ± {stdev(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", default="egs/emodb")
+    p.add_argument("--reference", default="exp/train", help="the experiment restricted to --folds")
+    p.add_argument("--folds", default="1,3,5,7,9")
+    p.add_argument("--snrs", default="20,10,5,0")
+    p.add_argument("rows", nargs="+", metavar="NAME=EXP")
+    args = p.parse_args()
+    keep = {int(k) for k in args.folds.split(",")}
+    snrs = args.snrs.split(",")
+    root = Path(args.recipe)
+    print("| training | clean | " + " | ".join(f"{s} dB" for s in snrs) + " | 5 dB vs clean |")
+    print("|---|---:|" + "---:|" * len(snrs) + "---:|")
+    for row in args.rows:
+        name, exp = row.split("=", 1)
+        subset = keep if exp == args.reference else None
+        clean = fold_uas(root / exp / "results" / "summary.json", subset)
+        noisy = {s: fold_uas(root / exp / f"results_snr{s}" / "summary.json", subset) for s in snrs}
+        drop = mean(noisy["5"]) - mean(clean) if "5" in noisy else float("nan")
+        print(f"| {name} | {cell(clean)} | " + " | ".join(cell(noisy[s]) for s in snrs) + f" | {drop:+.1f} |")
+
+
+if __name__ == "__main__":
+    main()
