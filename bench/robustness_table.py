@@ -6,12 +6,17 @@
 
 Each ``name=<experiment>`` has ``results/summary.json`` and ``results_snr<N>/summary.json``. The
 reference run (the recipe's own, on all folds) is restricted to ``--folds`` so that every row
-covers the same test speakers.
+covers the same test speakers. With ``--update RESULTS.md`` the table (and ``--note`` text above
+it) goes into that file's ``robustness`` section, which the recipe's results stage keeps.
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 from statistics import mean, stdev
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from serkit.utils import md_sections  # noqa: E402
 
 
 def fold_uas(summary: Path, keep):
@@ -31,20 +36,30 @@ def main():
     p.add_argument("--reference", default="exp/train", help="the experiment restricted to --folds")
     p.add_argument("--folds", default="1,3,5,7,9")
     p.add_argument("--snrs", default="20,10,5,0")
+    p.add_argument("--update", help="put the table into this Markdown file's 'robustness' section")
+    p.add_argument("--note", default="", help="Markdown text above the table (with --update)")
     p.add_argument("rows", nargs="+", metavar="NAME=EXP")
     args = p.parse_args()
     keep = {int(k) for k in args.folds.split(",")}
     snrs = args.snrs.split(",")
     root = Path(args.recipe)
-    print("| training | clean | " + " | ".join(f"{s} dB" for s in snrs) + " | 5 dB vs clean |")
-    print("|---|---:|" + "---:|" * len(snrs) + "---:|")
+    lines = ["| training | clean | " + " | ".join(f"{s} dB" for s in snrs) + " | 5 dB vs clean |",
+             "|---|---:|" + "---:|" * len(snrs) + "---:|"]
     for row in args.rows:
         name, exp = row.split("=", 1)
         subset = keep if exp == args.reference else None
         clean = fold_uas(root / exp / "results" / "summary.json", subset)
         noisy = {s: fold_uas(root / exp / f"results_snr{s}" / "summary.json", subset) for s in snrs}
         drop = mean(noisy["5"]) - mean(clean) if "5" in noisy else float("nan")
-        print(f"| {name} | {cell(clean)} | " + " | ".join(cell(noisy[s]) for s in snrs) + f" | {drop:+.1f} |")
+        lines.append(f"| {name} | {cell(clean)} | " + " | ".join(cell(noisy[s]) for s in snrs) + f" | {drop:+.1f} |")
+    table = "\n".join(lines) + "\n"
+    print(table, end="")
+    if args.update:
+        target = Path(args.update)
+        old = target.read_text() if target.is_file() else ""
+        body = (args.note.strip() + "\n\n" if args.note.strip() else "") + table
+        target.write_text(md_sections.upsert(old, "robustness", body))
+        print(f"robustness table written into {target}", file=sys.stderr)
 
 
 if __name__ == "__main__":

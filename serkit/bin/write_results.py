@@ -5,7 +5,8 @@
 
 One layout for every recipe: protocol, a summary table (UA, WA, macro-F1 as mean +/- std over
 folds and pooled, model size and cost, training time), then the first config's per-fold table
-and pooled confusion matrix, then the training cost against this machine's matmul rate.
+and pooled confusion matrix, then the training cost against this machine's matmul rate. Named sections of the old file
+(``<!-- section: NAME -->``, put there by benchmark scripts) are carried over.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from serkit.errors import SerkitError
-from serkit.utils import cli
+from serkit.utils import cli, md_sections
 
 PROTOCOLS = {
     "loso": "speaker-independent, leave-one-speaker-out",
@@ -176,7 +177,11 @@ def main(argv: List[str]) -> int:
 
     text = render(runs, args.protocol, args.title, args.command,
                   folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9, exp)
-    Path(args.out).write_text(text)
+    out = Path(args.out)
+    if out.is_file():  # tables other tools put into the old file (benchmarks) are kept
+        for name, body in md_sections.sections(out.read_text()).items():
+            text = md_sections.upsert(text, name, body)
+    out.write_text(text)
     print(text)
     return 0
 

@@ -1,0 +1,51 @@
+"""Named Markdown sections: benchmark tables put into a RESULTS.md survive its regeneration."""
+import json
+
+import pytest
+
+from serkit.bin import write_results
+from serkit.utils import md_sections
+
+
+def test_upsert_appends_then_replaces_in_place():
+    text = "# Results\n\nbody\n"
+    once = md_sections.upsert(text, "robustness", "| a |\n")
+    assert once.startswith(text.rstrip("\n"))
+    assert md_sections.sections(once) == {"robustness": "| a |\n"}
+    twice = md_sections.upsert(once + "\ntail\n", "robustness", "| b |")
+    assert md_sections.sections(twice) == {"robustness": "| b |\n"}
+    assert "| a |" not in twice and twice.rstrip().endswith("tail")
+    assert twice.index("| b |") < twice.index("tail")  # replaced where it was, not moved
+
+
+def test_two_sections_are_independent():
+    text = md_sections.upsert(md_sections.upsert("", "one", "1"), "two", "2")
+    text = md_sections.upsert(text, "one", "uno")
+    assert md_sections.sections(text) == {"one": "uno\n", "two": "2\n"}
+
+
+def test_bad_section_name_is_refused():
+    with pytest.raises(ValueError, match="section name"):
+        md_sections.upsert("", "has space", "x")
+
+
+def _fake_experiment(exp, tag):
+    folds = [{"name": "fold1", "ua": 0.8}, {"name": "fold2", "ua": 0.6}]
+    summary = {"num_folds": 2, "mean": {"ua": 0.7, "wa": 0.72, "macro_f1": 0.69}, "std": {"ua": 0.14, "wa": 0.1,
+               "macro_f1": 0.1}, "pooled": {"ua": 0.71, "wa": 0.73}, "folds": folds}
+    (exp / tag / "results").mkdir(parents=True)
+    (exp / tag / "results" / "summary.json").write_text(json.dumps(summary))
+    (exp / tag / "results" / "summary.md").write_text("# summary\n\n| fold | UA |\n")
+    (exp / tag / "model_info.json").write_text(json.dumps({"model": "svm", "seconds": 60.0}))
+
+
+def test_write_results_keeps_benchmark_sections(tmp_path):
+    exp = tmp_path / "exp"
+    _fake_experiment(exp, "baseline_svm")
+    out = tmp_path / "RESULTS.md"
+    out.write_text(md_sections.upsert("# old results\n", "robustness", "| noise | 5 dB |\n| x | 61.0 |"))
+    assert write_results.main(["--exp", str(exp), "--out", str(out), "--title", "New", "baseline_svm"]) == 0
+    text = out.read_text()
+    assert "# old results" not in text and text.startswith("# New")
+    assert "| 70.0 ± 14.0 |" in text
+    assert md_sections.sections(text) == {"robustness": "| noise | 5 dB |\n| x | 61.0 |\n"}
