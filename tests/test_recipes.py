@@ -45,3 +45,38 @@ def test_recipe_prepares_features_and_folds(tmp_path, corpus, maker, option, fol
     assert len(made) == folds
     for fold in made:
         assert (recipe / "data" / "folds" / fold / "test" / "feats.scp").is_file()
+
+
+TINY_CONFIG = """\
+model: {name: parallel_crnn, num_bands: 2, band_overlap: 4, channels: [4, 8], pools: [[2, 2], [1, 2]],
+        branch_dim: 16, rnn: lstm, rnn_hidden: 16, pooling: attention, dropout: 0.1}
+data: {batch_size: 8, max_frames: 50}
+optim: {name: adam, lr: 0.003}
+train: {max_epochs: 2, seed: 1}
+"""
+
+
+def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
+    """Stages 4-8 of the shared body on TESS's layout (2 cross-speaker folds, a tiny model); a
+    rerun leaves trained and scored configs alone, so their recorded training time survives."""
+    root = make_tess(tmp_path / "release")
+    recipe = _copy_recipe("tess", tmp_path / "egs")
+    (recipe / "conf" / "tiny.yaml").write_text(TINY_CONFIG)
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    cmd = ["./run.sh", "--tess-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false"]
+    first = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    exp = recipe / "exp" / "tiny"
+    assert len(list(exp.glob("fold*/final.pt"))) == 2
+    results = (recipe / "RESULTS.md").read_text()
+    assert "| tiny | parallel_crnn |" in results and "cross-speaker" in results
+    (exp / "train_wall_seconds").write_text("1234\n")  # a marker: a retrain would overwrite it
+    stamp = (exp / "results" / "summary.json").stat().st_mtime_ns
+    second = subprocess.run(["./run.sh", "--tess-root", str(root), "--stage", "4", "--nj", "1",
+                             "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false"],
+                            cwd=recipe, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "tiny is trained on all 2 folds" in second.stdout and "tiny is scored" in second.stdout
+    assert (exp / "train_wall_seconds").read_text().strip() == "1234"
+    assert (exp / "results" / "summary.json").stat().st_mtime_ns == stamp
+    assert "20.6 min" in (recipe / "RESULTS.md").read_text()  # 1234 s, from the kept record

@@ -148,6 +148,11 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   [ "$nfolds" -gt 0 ] || die "no folds in $fdir; run stage 3"
   for conf in $train_configs; do
     tag=$(basename "$conf" .yaml)
+    if [ -f "$exp/$tag/train_wall_seconds" ] && [ -z "$(for k in $(seq "$nfolds"); do
+         [ "$exp/$tag/fold$k/final.pt" -nt "$conf" ] || echo missing; done)" ]; then
+      log "Stage 4: $tag is trained on all $nfolds folds (newer than $conf); skipped (delete $exp/$tag to train again)"
+      continue
+    fi
     log "Stage 4: training $tag ($conf) on $nfolds folds ($train_name), $train_jobs at a time (logs: $exp/$tag/log/train.*.log)"
     mkdir -p "$exp/$tag"
     dim=$(python -c "import kaldiio,sys; print(next(iter(kaldiio.load_scp(sys.argv[1]).values())).shape[1])" "$fdir/fold1/train/feats.scp")
@@ -175,7 +180,11 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
       base_data=${train_set}_all
       utils/combine_data.sh "data/$base_data" "data/$train_set" "data/$dev_set" "data/$test_set" >/dev/null
     fi
-    python -m serkit.bin.baseline_svm "data/$base_data" "$fdir" "$exp/$base_tag"
+    if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ]; then
+      log "Stage 5: $exp/$base_tag is newer than the folds; skipped (delete it to run again)"
+    else
+      python -m serkit.bin.baseline_svm "data/$base_data" "$fdir" "$exp/$base_tag"
+    fi
   else
     log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"
   fi
@@ -186,6 +195,11 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   for tag in $tags; do
     for variant in "" $(for snr in $robust_snrs; do echo "_snr$snr"; done); do
       [ "$tag" = "$base_tag" ] && [ -n "$variant" ] && continue  # the baseline is scored on clean speech only
+      if [ "$tag" != "$base_tag" ] && [ -f "$exp/$tag/results$variant/summary.json" ] && [ -z "$(for k in $(seq "$nfolds"); do
+           [ "$exp/$tag/results$variant/summary.json" -nt "$exp/$tag/fold$k/final.pt" ] || echo stale; done)" ]; then
+        log "Stage 6: $tag$variant is scored (newer than every fold's final.pt); skipped"
+        continue
+      fi
       log "Stage 6: scoring $tag on the test set$variant of each fold"
       predict=""
       [ "$tag" != "$base_tag" ] && predict="python -m serkit.bin.predict --num-threads 1 --model $exp/$tag/foldJOB/final.pt
@@ -203,6 +217,11 @@ fi
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && [ -n "$export_configs" ]; then
   for conf in $export_configs; do
     tag=$(basename "$conf" .yaml)
+    if [ -f "$exp/${tag}_int8/results/summary.json" ] && [ -z "$(for k in $(seq "$nfolds"); do
+         [ "$exp/${tag}_int8/results/summary.json" -nt "$exp/$tag/fold$k/final.pt" ] || echo stale; done)" ]; then
+      log "Stage 7: $tag is exported and its INT8 models scored (newer than every fold's final.pt); skipped"
+      continue
+    fi
     log "Stage 7: exporting $tag (ONNX, INT8) and scoring the INT8 models (logs: $exp/$tag/log/export.*.log)"
     $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/export.JOB.log" \
       python -m serkit.bin.export --model "$exp/$tag/foldJOB/final.pt" --out-dir "$exp/$tag/foldJOB/export" \
