@@ -33,29 +33,32 @@ cd "$(dirname "$0")/../egs/emodb"
 start=$(date +%s)
 snap=$(mktemp /tmp/ser.XXXXXX.sh)
 cp ser.sh "$snap"  # a fixed copy: this runs for hours
-common=(--stage 1 --stop-stage 6 --folds file --fold-file "$fold_file" --noise-root "$noise_root"
-        --robust-snrs "20 10 5 0" --baseline false --train-jobs 2)
+common=(--folds file --fold-file "$fold_file" --noise-root "$noise_root" --robust-snrs "20 10 5 0" --baseline false
+        --train-jobs 2)
+# every augmented copy the variants use, the noisy test sets and their features, made once
+bash "$snap" --stage 1 --stop-stage 2 "${common[@]}" --speed-perturb "0.9 1.1" --noise-aug true
 rows=("none=exp/train")
 for v in $variants; do
   case "$v" in
-    sp) bash "$snap" "${common[@]}" --speed-perturb "0.9 1.1" --folds-dir data/folds_rb_sp --exp exp_robust/sp \
-          --train-configs conf/robust/train_sp.yaml
+    sp) bash "$snap" --stage 3 --stop-stage 6 "${common[@]}" --speed-perturb "0.9 1.1" --folds-dir data/folds_rb_sp \
+          --exp exp_robust/sp --train-configs conf/robust/train_sp.yaml
         rows+=("speed 0.9/1.1=exp_robust/sp/train_sp") ;;
-    noise) bash "$snap" "${common[@]}" --noise-aug true --folds-dir data/folds_rb_noise --exp exp_robust/noise \
-          --train-configs conf/robust/train_noise.yaml
+    noise) bash "$snap" --stage 3 --stop-stage 6 "${common[@]}" --noise-aug true --folds-dir data/folds_rb_noise \
+          --exp exp_robust/noise --train-configs conf/robust/train_noise.yaml
         rows+=("noise (offline copy)=exp_robust/noise/train_noise") ;;
-    both) bash "$snap" "${common[@]}" --speed-perturb "0.9 1.1" --noise-aug true --folds-dir data/folds_rb_both \
-          --exp exp_robust/both --train-configs conf/robust/train_sp_noise.yaml
+    both) bash "$snap" --stage 3 --stop-stage 6 "${common[@]}" --speed-perturb "0.9 1.1" --noise-aug true \
+          --folds-dir data/folds_rb_both --exp exp_robust/both --train-configs conf/robust/train_sp_noise.yaml
         rows+=("speed + noise=exp_robust/both/train_sp_noise") ;;
     ss|ss_noise)  # spectral subtraction: a copy of the data with features made through conf/feats_ss.yaml
         [ -d data/all_ss ] || utils/copy_data_dir.sh data/all data/all_ss >/dev/null
         if [ "$v" = ss ]; then
-          bash "$snap" "${common[@]}" --data all_ss --feats-conf conf/feats_ss.yaml --folds-dir data/folds_rb_ss \
-            --exp exp_robust/ss --train-configs conf/train.yaml
+          bash "$snap" --stage 1 --stop-stage 6 "${common[@]}" --data all_ss --feats-conf conf/feats_ss.yaml \
+            --folds-dir data/folds_rb_ss --exp exp_robust/ss --train-configs conf/train.yaml
           rows+=("spectral subtraction=exp_robust/ss/train")
         else
-          bash "$snap" "${common[@]}" --data all_ss --feats-conf conf/feats_ss.yaml --noise-aug true \
-            --folds-dir data/folds_rb_ss_noise --exp exp_robust/ss_noise --train-configs conf/robust/train_noise.yaml
+          bash "$snap" --stage 1 --stop-stage 6 "${common[@]}" --data all_ss --feats-conf conf/feats_ss.yaml \
+            --noise-aug true --folds-dir data/folds_rb_ss_noise --exp exp_robust/ss_noise \
+            --train-configs conf/robust/train_noise.yaml
           rows+=("spectral subtraction + noise=exp_robust/ss_noise/train_noise")
         fi ;;
     *) echo "$0: unknown variant '$v' (sp noise both ss ss_noise)" >&2; exit 1 ;;
@@ -67,9 +70,10 @@ note="## Noise robustness (bench/robustness_emodb.sh)
 
 UA (%, mean ± std over the folds of \`$fold_file\`, i.e. run.sh's folds $ref_folds) on clean test speech
 and on the same speech mixed with noise recordings held out from training (data/noise/test) at
-each SNR. Rows other than \"none\" are trained by the benchmark with conf/robust/*.yaml (fewer
-epochs where the augmented copies multiply the data, so every row sees about the same number
-of updates). Measured $(date +%Y-%m-%d) in $minutes min on $(nproc) CPU cores with:
+each SNR. \"none\" is run.sh's exp/train; the other rows are trained by the benchmark: the
+augmented ones with conf/robust/*.yaml (fewer epochs where the copies multiply the data, so every
+row sees about the same number of updates), spectral subtraction with conf/train.yaml on features
+made through conf/feats_ss.yaml. Measured $(date +%Y-%m-%d) in $minutes min on $(nproc) CPU cores with:
 
 \`\`\`bash
 bench/robustness_emodb.sh --noise-root $noise_root --fold-file $fold_file --ref-folds $ref_folds --variants \"$variants\"

@@ -7,8 +7,9 @@
 # DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-7
 # are the shared recipe body (../TEMPLATE/ser.sh: augmentation, features, folds, training,
 # baseline, scoring, results); options after -- go to it, e.g.
-#   ./run.sh --emodb-root DIR -- --noise-root NOISE --robust-snrs "20 10 5 0" \
-#     --export-configs "conf/train.yaml conf/train_pruned.yaml conf/train_student.yaml"
+#   ./run.sh --emodb-root DIR -- --noise-root NOISE --robust-snrs "20 10 5 0" --export-configs conf/train.yaml
+# Pruned and distilled models (conf/train_pruned.yaml, conf/train_student.yaml) start from exp/train:
+# bench/deployment_emodb.sh trains, exports and compares them.
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -18,8 +19,7 @@ stage=0
 stop_stage=100
 nj=2
 train_jobs=2
-# the parallel CRNN, its comparisons, and its compressed versions (pruned / distilled from exp/train)
-train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml conf/train_pruned.yaml conf/train_student.yaml"
+train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
 speed_perturb=""   # e.g. "0.9 1.1": speed-perturbed training copies (speed also shifts pitch)
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 run_command="$0 $*"
