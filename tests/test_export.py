@@ -325,6 +325,10 @@ def test_export_cli_writes_files_and_card(tmp_path, capsys):
     assert all(card["files"][n]["size_bytes"] > 0 and card["files"][n]["latency_s_per_audio_s_1thread"] > 0 for n in names)
     embedded = {p.key: p.value for p in onnx.load(str(out / "model_int8.onnx")).metadata_props}
     assert json.loads(embedded["serkit_model_card"])["labels"] == LABELS
+    summary = json.loads((out / "export_summary.json").read_text())
+    params = summary["model.onnx"]["parameters"]  # the model's, whatever the file stores
+    assert all(summary[n]["parameters"] == params >= summary[n]["nonzero_parameters"] > 0 for n in names)
+    assert 0 < summary["model.onnx"]["stored_values"] < params  # BatchNorm folded into the convolutions
 
 
 def test_export_cli_bad_checkpoint_is_one_line(tmp_path):
