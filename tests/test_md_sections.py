@@ -49,3 +49,12 @@ def test_write_results_keeps_benchmark_sections(tmp_path):
     assert "# old results" not in text and text.startswith("# New")
     assert "| 70.0 ± 14.0 |" in text
     assert md_sections.sections(text) == {"robustness": "| noise | 5 dB |\n| x | 61.0 |\n"}
+
+
+def test_write_keeping_carries_sections_into_a_new_file(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    assert md_sections.write_keeping(out, "# first\n") == "# first\n"  # no old file: written as is
+    out.write_text(md_sections.upsert(out.read_text(), "notes", "kept"))
+    written = md_sections.write_keeping(out, "# second\n")
+    assert out.read_text() == written and written.startswith("# second\n") and "# first" not in written
+    assert md_sections.sections(written) == {"notes": "kept\n"}

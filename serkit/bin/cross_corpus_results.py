@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 from serkit.data.datadir import DataDir
 from serkit.errors import SerkitError
-from serkit.utils import cli
+from serkit.utils import cli, md_sections
 
 
 def _pairs(pairs: Path, exp: Path) -> List[Dict]:
@@ -65,7 +65,7 @@ def main(argv: List[str]) -> int:
     p.add_argument("--out", default="RESULTS.md")
     args = p.parse_args(argv)
     text = render(_pairs(Path(args.pairs), Path(args.exp)), args.command)
-    Path(args.out).write_text(text)
+    md_sections.write_keeping(args.out, text)  # sections put there by benchmarks or by hand are kept
     print(text)
     return 0
 

@@ -177,12 +177,7 @@ def main(argv: List[str]) -> int:
 
     text = render(runs, args.protocol, args.title, args.command,
                   folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9, exp)
-    out = Path(args.out)
-    if out.is_file():  # tables other tools put into the old file (benchmarks) are kept
-        for name, body in md_sections.sections(out.read_text()).items():
-            text = md_sections.upsert(text, name, body)
-    out.write_text(text)
-    print(text)
+    print(md_sections.write_keeping(args.out, text))  # tables benchmarks put into the old file are kept
     return 0
 
 

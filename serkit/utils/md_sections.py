@@ -7,8 +7,8 @@ benchmark script such as bench/robustness_emodb.sh) live between two HTML commen
     ...
     <!-- end section: robustness -->
 
-``upsert`` puts or replaces one such section; ``sections`` lists them, so a writer can carry
-them over into the file it regenerates.
+``upsert`` puts or replaces one such section; ``sections`` lists them; ``write_keeping`` is
+how a generator rewrites such a file without losing them.
 """
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ def upsert(text: str, name: str, body: str) -> str:
         if m.group("name") == name:
             return text[: m.start()] + block + text[m.end():]
     return text.rstrip("\n") + "\n\n" + block if text.strip() else block
+
+
+def write_keeping(path, text: str) -> str:
+    """Write ``text`` to ``path`` with the named sections of the file already there carried over;
+    returns what was written."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_file():
+        for name, body in sections(target.read_text()).items():
+            text = upsert(text, name, body)
+    target.write_text(text)
+    return text
