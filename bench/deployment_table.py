@@ -17,17 +17,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from statistics import mean, stdev
+from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from serkit.utils import md_sections  # noqa: E402
-
-
-def fold_uas(summary: Path, keep):
-    folds = [f for f in json.loads(summary.read_text())["folds"] if int(f["name"][4:]) in keep]
-    if len(folds) != len(keep):
-        raise SystemExit(f"{summary}: has folds {sorted(f['name'] for f in folds)}, not all of {sorted(keep)}")
-    return [100 * f["ua"] for f in folds]
+from fold_scores import fold_uas, mean_std  # noqa: E402  (this folder)
 
 
 def main() -> int:
@@ -52,7 +46,7 @@ def main() -> int:
             raise SystemExit(f"{export_dir}: no latency for {fname}; export with --latency-repeats > 0")
         ua = mean(uas)
         first = first or (info["size_bytes"], lat, ua)
-        cell = f"{ua:.1f} ± {stdev(uas):.1f}" if len(uas) > 1 else f"{ua:.1f}"
+        cell = mean_std(uas)
         lines.append(f"| {name} | {fname} | {info['size_bytes'] / 1024:.0f} | {info['gzip_bytes'] / 1024:.0f} | "
                      f"{info['parameters']:,} | {info['nonzero_parameters']:,} | {1000 * lat:.1f} | {cell} | "
                      f"{first[0] / info['size_bytes']:.2f} | {first[1] / lat:.2f} | {ua - first[2]:+.1f} |")

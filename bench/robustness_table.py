@@ -10,24 +10,13 @@ covers the same test speakers. With ``--update RESULTS.md`` the table (and ``--n
 it) goes into that file's ``robustness`` section, which the recipe's results stage keeps.
 """
 import argparse
-import json
 import sys
 from pathlib import Path
-from statistics import mean, stdev
+from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from serkit.utils import md_sections  # noqa: E402
-
-
-def fold_uas(summary: Path, keep):
-    folds = json.loads(summary.read_text())["folds"]
-    if keep:
-        folds = [f for f in folds if int(f["name"][4:]) in keep]
-    return [100 * f["ua"] for f in folds]
-
-
-def cell(values):
-    return f"{mean(values):.1f} ± {stdev(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+from fold_scores import fold_uas, mean_std as cell  # noqa: E402  (this folder)
 
 
 def main():
