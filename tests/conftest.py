@@ -141,3 +141,15 @@ def make_feature_dir(
 
 TINY_MODEL = {"channels": [4, 8], "pools": [[2, 2], [1, 2]], "branch_dim": 8, "rnn_hidden": 16,
               "attention_hidden": 8, "band_overlap": 2}
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: the models in tests are tiny, and more threads on a busy
+    2-core machine only wait. Modules use it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

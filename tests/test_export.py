@@ -38,14 +38,7 @@ ONNX_TOL = 2e-6
 WAVE_TOL = 2e-5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Single-threaded torch: the test machine's cores are shared with training runs, where
-    multi-threaded kernels stall each other."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def logmel() -> LogMel:

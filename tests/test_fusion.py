@@ -15,13 +15,7 @@ from serkit.models import MODELS, build_model, run_model, uses_text
 from serkit.models.profile import flops_per_second_of_audio
 from serkit.score import late_fusion as lf
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: these models are tiny, and several threads on a busy machine only wait."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 TEXT = {"vocab_size": 30, "text_embed_dim": 8, "text_hidden": 8, "text_attention_hidden": 4}

@@ -24,12 +24,7 @@ TOL = 2e-6  # same back end, same features: only batching/float order differs (m
 ONNX_TOL = 2e-6  # ONNX vs PyTorch (see test_export.py)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")

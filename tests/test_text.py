@@ -20,13 +20,7 @@ from serkit.train.config import load_train_config
 from serkit.train.distributed import DistContext
 from serkit.train.trainer import Trainer
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: these models are tiny, and several threads on a busy machine only wait."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 WORDS = {"angry": ["furious", "livid"], "neutral": ["plain", "usual"], "sad": ["gloomy", "lonely"]}
