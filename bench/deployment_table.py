@@ -38,6 +38,8 @@ def main() -> int:
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     first = None
     for row in args.rows:
+        if row.count("|") != 3:
+            p.error(f"row '{row}' is not NAME|EXPERIMENT|EXPORT_DIR|FILE")
         name, exp, export_dir, fname = row.split("|")
         uas = fold_uas(args.recipe / exp / "results" / "summary.json", keep)
         info = json.loads((args.recipe / export_dir / "export_summary.json").read_text())[fname]

@@ -35,6 +35,8 @@ def main():
     lines = ["| training | clean | " + " | ".join(f"{s} dB" for s in snrs) + " | 5 dB vs clean |",
              "|---|---:|" + "---:|" * len(snrs) + "---:|"]
     for row in args.rows:
+        if "=" not in row:
+            p.error(f"row '{row}' is not NAME=EXPERIMENT (e.g. none=exp/train)")
         name, exp = row.split("=", 1)
         subset = keep if exp == args.reference else None
         clean = fold_uas(root / exp / "results" / "summary.json", subset)

@@ -46,3 +46,15 @@ def test_a_missing_fold_is_an_error_not_a_smaller_mean(tmp_path):
 def test_an_unscored_experiment_says_what_to_do(tmp_path):
     run = _robustness(tmp_path, "none=nothing")
     assert run.returncode != 0 and "score the experiment first" in run.stderr
+
+
+def test_bad_rows_and_fold_names_say_what_is_wrong(tmp_path):
+    run = _robustness(tmp_path, "exp/train")
+    assert run.returncode != 0 and "is not NAME=EXPERIMENT" in run.stderr
+    (tmp_path / "ref/results").mkdir(parents=True)
+    (tmp_path / "ref/results/summary.json").write_text(json.dumps({"folds": [{"name": "spk03", "ua": 0.5}]}))
+    run = _robustness(tmp_path, "--reference", "ref", "--folds", "1", "none=ref")
+    assert run.returncode != 0 and "fold name 'spk03' is not fold<N>" in run.stderr
+    run = subprocess.run([sys.executable, str(BENCH / "deployment_table.py"), "--recipe", str(tmp_path), "fp32|exp"],
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "is not NAME|EXPERIMENT|EXPORT_DIR|FILE" in run.stderr
