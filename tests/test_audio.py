@@ -97,3 +97,45 @@ def test_text_file_is_not_audio(tmp_path):
 def test_failing_pipe_reports_status_and_stderr():
     with pytest.raises(AudioError, match="exited with status 3: boom"):
         load_audio("echo boom >&2; exit 3 |", what="u1")
+
+
+def _pcm_wav(path, samples):
+    sf.write(path, samples, 16000, subtype="PCM_16")
+    return bytearray(path.read_bytes())
+
+
+def test_truncated_wav_is_an_error_naming_both_lengths(tmp_path):
+    data = _pcm_wav(tmp_path / "full.wav", voiced_signal(32049 / 16000))
+    (tmp_path / "cut.wav").write_bytes(bytes(data[:44 + 16024 * 2]))  # the header still says 32049
+    with pytest.raises(AudioError, match="truncated: the header declares 32049 samples but the file holds 16024"):
+        load_audio(str(tmp_path / "cut.wav"), what="data/wav.scp:3 'u3'")
+    with pytest.raises(AudioError, match="truncated"):  # the same through a pipe
+        load_audio(f"cat {tmp_path / 'cut.wav'} |")
+
+
+def test_streamed_wav_with_a_placeholder_size_reads_whole(tmp_path):
+    """Writers that do not know the length in advance (sox or ffmpeg to a pipe) put 0xFFFFFFFF in
+    the size fields: that is not a truncation."""
+    data = _pcm_wav(tmp_path / "full.wav", voiced_signal(0.5))
+    data[4:8] = data[40:44] = b"\xff\xff\xff\xff"
+    (tmp_path / "streamed.wav").write_bytes(bytes(data))
+    assert len(load_audio(str(tmp_path / "streamed.wav"))) == 8000
+
+
+def test_truncated_flac_is_an_error(tmp_path):
+    sf.write(tmp_path / "a.flac", voiced_signal(2.0), 16000, subtype="PCM_16")
+    data = (tmp_path / "a.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match="not readable audio|truncated"):
+        load_audio(str(tmp_path / "cut.flac"))
+
+
+def test_streaming_a_truncated_file_ends_in_an_error(tmp_path):
+    from serkit.infer.audio_stream import file_blocks
+
+    data = _pcm_wav(tmp_path / "full.wav", voiced_signal(1.0))
+    (tmp_path / "cut.wav").write_bytes(bytes(data[:44 + 4000 * 2]))
+    rate, blocks = file_blocks(str(tmp_path / "cut.wav"))
+    with pytest.raises(AudioError, match="truncated"):
+        for _ in blocks:
+            pass

@@ -197,26 +197,6 @@ def test_streaming_running_cmvn_and_short_or_silent_streams(rec):
     assert len(silent) == 1 and silent[0].silent
 
 
-@pytest.mark.parametrize("orig,target", [(44100, 16000), (8000, 16000)])
-def test_chunk_resampler_equals_whole_stream_resampling(orig, target):
-    from scipy.signal import resample_poly
-
-    from serkit.infer.audio_stream import ChunkResampler
-
-    x = np.random.default_rng(1).standard_normal(orig * 2).astype(np.float32) * 0.1
-    res, parts, pos = ChunkResampler(orig, target), [], 0
-    for n in (7, 500, 3, 4410, 11000, 10**6):
-        parts.append(res.push(x[pos:pos + n]))
-        pos += n
-    parts.append(res.flush())
-    from math import gcd
-
-    g = gcd(orig, target)
-    want = resample_poly(x.astype(np.float64), target // g, orig // g)
-    got = np.concatenate(parts)
-    assert got.shape == want.shape and np.abs(got - want).max() < 1e-5
-
-
 def test_stream_cli_stdin_raw_pcm_and_wav(models, tmp_path):
     pcm = (voiced_signal(2.6, seed=4) * 32767).astype("<i2").tobytes()
     cmd = [sys.executable, "-m", "serkit.bin.stream", "--model", str(models["onnx"]), "--window", "1.0", "--hop", "0.5"]

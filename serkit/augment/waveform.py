@@ -1,8 +1,7 @@
 """Waveform perturbations for offline augmentation: speed, additive noise, reverberation.
 
-Pure functions on mono float32 numpy audio in [-1, 1]. torch/torchaudio are imported inside the
-functions that need them (speed and reverberation), so a noise-only ``wav_perturb`` pipe starts
-without paying for a torch import.
+Pure functions on mono float32 numpy audio in [-1, 1], on numpy, scipy and soxr only: a
+``wav_perturb`` pipe starts without paying for a torch import.
 """
 from __future__ import annotations
 
@@ -30,21 +29,18 @@ def speed_perturb(samples: np.ndarray, sample_rate: int, factor: float) -> np.nd
     frequency by 10 %). Pitch carries emotion (arousal raises F0), so whether and how much to
     perturb is a recipe decision: keep the factor list a recipe option, not a constant.
 
-    It is what ``torchaudio.functional.speed`` computes (a band-limited sinc resampling from
-    ``factor * rate`` to ``rate``) but calls ``torchaudio.functional.resample`` directly with the
-    source rate *rounded*: ``speed`` truncates ``int(factor * rate)``, which turns 0.7 * 16000
-    into 11199 Hz.
+    It is what ``torchaudio.functional.speed`` computes (band-limited resampling from
+    ``factor * rate`` to ``rate``), with serkit's resampler (soxr) and the source rate *rounded*:
+    ``speed`` truncates ``int(factor * rate)``, which turns 0.7 * 16000 into 11199 Hz.
     """
     if not factor > 0 or not math.isfinite(factor):
         raise SerkitError(f"speed factor must be a positive number, got {factor}")
     source_rate = int(round(factor * sample_rate))
     if source_rate == sample_rate:
         return np.asarray(samples, dtype=np.float32)
-    import torch
-    import torchaudio.functional as AF
+    from serkit.data.audio import resample
 
-    wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
-    return AF.resample(wave, source_rate, sample_rate).numpy()
+    return resample(np.asarray(samples, dtype=np.float32), source_rate, sample_rate)
 
 
 def mix_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float, offset_samples: int = 0) -> np.ndarray:
@@ -92,11 +88,10 @@ def reverberate(samples: np.ndarray, rir: np.ndarray) -> np.ndarray:
         raise SerkitError("reverberate: the room impulse response is empty or all zeros")
     if len(samples) == 0:
         return samples.copy()
-    import torch
-    import torchaudio.functional as AF
+    from scipy.signal import fftconvolve
 
     peak = int(np.argmax(np.abs(rir)))
-    wet = AF.fftconvolve(torch.from_numpy(samples.astype(np.float64)), torch.from_numpy(rir)).numpy()
+    wet = fftconvolve(samples.astype(np.float64), rir)
     out = wet[peak:peak + len(samples)]
     rms_in = math.sqrt(float(np.mean(np.square(samples, dtype=np.float64))))
     rms_out = math.sqrt(float(np.mean(np.square(out))))

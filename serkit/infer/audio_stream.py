@@ -4,61 +4,41 @@ from __future__ import annotations
 
 import logging
 import struct
-from math import gcd
 from typing import BinaryIO, Iterator, Tuple
 
 import numpy as np
-from scipy.signal import resample_poly
-
+from serkit.data.audio import RESAMPLE_QUALITY, check_complete
 from serkit.errors import AudioError
 
 logger = logging.getLogger(__name__)
 
 
 class ChunkResampler:
-    """Polyphase resampling (``scipy.signal.resample_poly``) of a stream in blocks.
+    """Resampling of a stream that arrives in blocks (soxr's streaming resampler).
 
-    Each output sample is computed once, when every input sample its filter reaches has arrived,
-    from a buffer that starts far enough back, so the concatenated output equals
-    ``resample_poly(whole_stream, up, down)``; :meth:`flush` produces the last samples.
+    The concatenated output of :meth:`push` and :meth:`flush` equals
+    ``serkit.data.audio.resample`` of the whole stream, so a streamed file gives the same samples
+    as the file read at once.
     """
 
     def __init__(self, orig: int, target: int) -> None:
-        g = gcd(orig, target)
-        self.up, self.down = target // g, orig // g
-        half_len = 10 * max(self.up, self.down)  # resample_poly's default filter half-length (upsampled)
-        self.context = half_len // self.up + 2  # input samples each output reaches on either side
-        self._buf = np.zeros(0, np.float32)
-        self._buf0 = 0  # global index of _buf[0]; always a multiple of down
-        self._total = 0  # input samples so far
-        self._done = 0  # output samples produced
+        import soxr
 
-    def _produce(self, last: int) -> np.ndarray:
-        if last <= self._done:
-            return np.zeros(0, np.float32)
-        out = resample_poly(self._buf.astype(np.float64), self.up, self.down)
-        offset = self._buf0 * self.up // self.down
-        chunk = out[self._done - offset: last - offset].astype(np.float32)
-        self._done = last
-        keep_from = max(0, (self._done * self.down // self.up) - self.context)
-        keep_from -= keep_from % self.down
-        if keep_from > self._buf0:
-            self._buf = self._buf[keep_from - self._buf0:]
-            self._buf0 = keep_from
-        return chunk
+        self.orig, self.target = orig, target
+        self._stream = (
+            soxr.ResampleStream(orig, target, 1, dtype="float32", quality=RESAMPLE_QUALITY) if orig != target else None
+        )
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        if self.up == self.down:
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        if self._stream is None:
             return samples
-        self._buf = np.concatenate([self._buf, samples.astype(np.float32)])
-        self._total += len(samples)
-        ready = self._total - self.context  # input samples with full right-hand context
-        return self._produce(max(0, (ready * self.up) // self.down))
+        return self._stream.resample_chunk(samples, last=False)
 
     def flush(self) -> np.ndarray:
-        if self.up == self.down:
+        if self._stream is None:
             return np.zeros(0, np.float32)
-        return self._produce(-(-self._total * self.up // self.down))
+        return self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes:
@@ -140,8 +120,11 @@ def file_blocks(path: str, block_seconds: float = 0.1) -> Tuple[int, Iterator[np
     rate = handle.samplerate
 
     def blocks() -> Iterator[np.ndarray]:
+        frames = 0
         with handle:
             for block in handle.blocks(blocksize=max(1, int(rate * block_seconds)), dtype="float32", always_2d=True):
+                frames += len(block)
                 yield block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+            check_complete(handle, frames, f"'{path}'")
 
     return rate, blocks()
