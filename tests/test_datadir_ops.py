@@ -85,6 +85,12 @@ def test_fix_keeps_intersection_and_backs_up(data_dir):
     assert "spkA" not in d.table("spk2utt")  # speaker with no utterance left is gone
     assert validate_data_dir(data_dir).ok
     assert len(read_table(data_dir / ".backup" / "utt2spk")) == 12
+    # a second run keeps the first backup (the originals) and makes its own
+    _drop(data_dir / "utt2emo", "spkB-u03")
+    again = ops.fix_data_dir(data_dir)
+    assert again.kept == 5 and again.backup == str(data_dir / ".backup.2")
+    assert len(read_table(data_dir / ".backup" / "utt2spk")) == 12
+    assert len(read_table(data_dir / ".backup.2" / "utt2spk")) == 6
 
 
 def test_subset_by_utt_and_speaker_lists(tmp_path, data_dir):
@@ -175,3 +181,34 @@ def test_combine_keeps_cmvn_of_disjoint_speakers_and_plain_files(tmp_path, data_
     write_table(tmp_path / "again2" / "cmvn.scp", {"spkA": "/s.ark:1"})
     ops.combine_data(tmp_path / "shared", [data_dir, tmp_path / "again2"])
     assert not (tmp_path / "shared" / "cmvn.scp").exists()  # spkA in both: stats must be recomputed
+
+
+def test_a_misspelt_label_is_reported_with_its_line_and_the_label_it_resembles(data_dir):
+    emo = read_table(data_dir / "utt2emo")
+    rows = dict(emo)
+    rows["spkB-u01"] = "angyr"
+    write_table(data_dir / "utt2emo", rows)
+    proc = run_script([UTILS / "validate_data_dir.sh", data_dir])  # a warning, not an error
+    line = list(rows).index("spkB-u01") + 1
+    assert f"utt2emo:{line}: label 'angyr' (1 utterances) is not one of the canonical labels" in proc.stderr
+    assert "did you mean 'angry'?" in proc.stderr
+
+
+def test_training_warns_about_a_class_of_one(tmp_path):
+    import sys
+
+    import yaml
+
+    from conftest import TINY_MODEL, make_feature_dir
+
+    d = make_feature_dir(tmp_path, "train", speakers=("a", "b"), utts_per_spk=9)
+    rows = dict(read_table(d / "utt2emo"))
+    rows["a-004"] = "angyr"
+    write_table(d / "utt2emo", rows)
+    conf = tmp_path / "train.yaml"
+    conf.write_text(yaml.safe_dump({"model": {"name": "parallel_crnn", **TINY_MODEL}, "scheduler": {"name": "cosine"},
+                                    "train": {"max_epochs": 1, "early_stop_patience": 0, "num_threads": 1}}))
+    proc = run_script([sys.executable, "-m", "serkit.bin.train", "--config", conf, "--train-data", d,
+                       "--exp-dir", tmp_path / "exp"])
+    assert "utt2emo:5: class 'angyr' has only 1 utterances (median class 5.5)" in proc.stderr
+    assert "did you mean 'angry'?" in proc.stderr

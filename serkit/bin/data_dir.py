@@ -26,7 +26,7 @@ def _validate(args) -> int:
 
 def _fix(args) -> int:
     summary = ops.fix_data_dir(args.data_dir)
-    print(f"fix_data_dir: {args.data_dir}: {summary}")
+    print(f"fix_data_dir: {args.data_dir}: {summary}; the tables as they were are in {summary.backup}")
     return 0
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import statistics
+from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
@@ -172,3 +174,43 @@ def log_skipped(counts: Mapping[str, int], corpus: str, log: Optional[logging.Lo
     for reason, n in sorted(counts.items()):
         if n:
             log.info("%s: left out %d %s", corpus, n, reason)
+
+
+# A class with fewer examples than this (or than 5% of the median class) is reported: a typo such
+# as 'angyr' makes a class of one or two utterances.
+FEW_EXAMPLES = 5
+
+
+def _first_lines(utt2emo: Mapping[str, str], where) -> Dict[str, str]:
+    first: Dict[str, str] = {}
+    for utt, label in utt2emo.items():
+        first.setdefault(label, utt)
+    return {label: (where(utt) if where is not None else f"utterance '{utt}'") for label, utt in first.items()}
+
+
+def non_canonical_labels(utt2emo: Mapping[str, str], where=None) -> List[str]:
+    """A warning for each label of a ``utt2emo`` table that is not in :data:`CANONICAL`, with the
+    canonical label it looks like, if any. ``where`` (``KeyTable.where``) gives ``file:line``."""
+    counts = Counter(utt2emo.values())
+    place = _first_lines(utt2emo, where)
+    guess = LabelMap(CANONICAL)
+    out = []
+    for label in sorted(set(counts) - set(CANONICAL)):
+        near, _ = guess.resolve(label)
+        hint = f"; did you mean '{near}'?" if near else ""
+        out.append(f"{place[label]}: label '{label}' ({counts[label]} utterances) is not one of the canonical labels "
+                   f"({', '.join(CANONICAL)}){hint} A misspelt label becomes a class of its own")
+    return out
+
+
+def rare_classes(utt2emo: Mapping[str, str], where=None) -> List[str]:
+    """A warning for each class with fewer than :data:`FEW_EXAMPLES` utterances (or 5% of the
+    median class): for a training set, a typo or a class too small to learn."""
+    counts = Counter(utt2emo.values())
+    if len(counts) < 2:
+        return []
+    place = _first_lines(utt2emo, where)
+    median = statistics.median(counts.values())
+    floor = max(FEW_EXAMPLES, 0.05 * median)
+    return [f"{place[label]}: class '{label}' has only {counts[label]} utterances (median class {median:g}): "
+            f"a typo, or too few to learn; fix, merge or drop it" for label in sorted(counts) if counts[label] < floor]

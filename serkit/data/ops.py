@@ -100,10 +100,20 @@ class FixSummary:
         return f"kept {self.kept} of {self.total} utterances; dropped {self.total - self.kept} ({reasons})"
 
 
+def _new_backup_dir(path: Path) -> Path:
+    """``.backup``, or the first free ``.backup.<n>`` (n >= 2) when an earlier run made it."""
+    backup, n = path / ".backup", 1
+    while backup.exists():
+        n += 1
+        backup = path / f".backup.{n}"
+    return ensure_dir(backup)
+
+
 def fix_data_dir(path: PathLike) -> FixSummary:
     """Keep only utterances present in every table, sort everything, regenerate spk2utt.
 
-    The originals are kept in ``<dir>/.backup/``. Like Kaldi's fix_data_dir.sh this is the
+    The tables as they were are kept in ``<dir>/.backup/`` (the first run), then ``.backup.2``,
+    ``.backup.3``...: a second run never overwrites the originals. Like Kaldi's fix_data_dir.sh this is the
     tool for a counted, logged skip of utterances that lost their audio, features or label.
     """
     d = DataDir(path)
@@ -118,8 +128,7 @@ def fix_data_dir(path: PathLike) -> FixSummary:
         )
     keep = [u for u in sorted(utt2spk) if all(u in keys for keys in present.values())]
     summary = FixSummary(len(keep), total, {n: len(set(utt2spk) - keys) for n, keys in present.items()})
-    backup = d.path / ".backup"
-    ensure_dir(backup)
+    backup = _new_backup_dir(d.path)
     for name in d.tables():
         shutil.copy2(d.file(name), backup / name)
     summary.backup = str(backup)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, List, Sequence
 
 from serkit.data.datadir import RECO_TABLES, UTT_TABLES, DataDir
+from serkit.data.labels import non_canonical_labels
 from serkit.data.table import expand_multimap, first_unsorted
 from serkit.errors import DataDirError, SerkitError
 
@@ -106,6 +107,7 @@ def _validate(d: DataDir, report: Report, *, require_emo: bool, check_feats: boo
             report.errors.append(f"{d.file('utt2emo')}: labels must be single tokens, got {_sample(emos)}")
         if len(emos) < 2:
             report.warnings.append(f"{d.file('utt2emo')}: only one emotion label ({_sample(emos)})")
+        report.warnings.extend(non_canonical_labels(d.table("utt2emo"), d.table("utt2emo").where))
     _check_recordings(d, report, utts, fix)
     for name, integer in (("utt2dur", False), ("utt2num_frames", True)):
         if d.has(name):
