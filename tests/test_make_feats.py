@@ -1,4 +1,7 @@
 """utils/make_feats.sh and utils/compute_cmvn_stats.sh end to end, with bad audio."""
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -99,3 +102,47 @@ def test_resampling_in_extraction(tmp_path):
     run_script([UTILS / "make_feats.sh", "--nj", 1, d])
     frames = read_table(d / "utt2num_frames")
     assert int(frames["s1-u00"]) == 1 + (16000 - 400) // 160  # 1 s at 16 kHz, 25 ms / 10 ms
+
+
+def _dims(data_dir):
+    return {m.shape[1] for m in load_scp(data_dir / "feats.scp").values()}
+
+
+def test_a_second_extraction_into_a_locked_dir_fails_and_changes_nothing(tmp_path, data_dir):
+    import fcntl
+
+    run_script([UTILS / "make_feats.sh", "--nj", 1, "--feat-type", "fbank", data_dir])
+    before = (data_dir / "feats.scp").read_text()
+    with open(data_dir / ".lock", "w") as held:  # as a running make_feats.sh holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for script in ([UTILS / "make_feats.sh", "--nj", 1, "--feat-type", "logmel", data_dir],
+                       [UTILS / "compute_cmvn_stats.sh", data_dir]):
+            proc = run_script(script, check=False)
+            assert proc.returncode == 1
+            assert f"is writing into {data_dir} (it holds {data_dir}/.lock)" in proc.stderr
+    assert (data_dir / "feats.scp").read_text() == before and (data_dir / "feats_type").read_text() == "fbank\n"
+    run_script([UTILS / "make_feats.sh", "--nj", 1, "--feat-type", "logmel", data_dir])  # released: runs
+
+
+def test_two_concurrent_extractions_leave_one_consistent_result(tmp_path, data_dir):
+    """Started together with different front ends: whichever reports success owns the directory,
+    and feats_type, feats_config.yaml and the features themselves all agree with it."""
+    import subprocess
+    import sys
+
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "LC_ALL": "C"}
+    procs = {
+        ft: subprocess.Popen([str(UTILS / "make_feats.sh"), "--nj", "2", "--feat-type", ft, str(data_dir)],
+                             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for ft in ("fbank", "logmel")
+    }
+    codes = {ft: p.wait() for ft, p in procs.items()}
+    winners = [ft for ft, code in codes.items() if code == 0]
+    assert winners, {ft: p.stderr.read() for ft, p in procs.items()}
+    final = (data_dir / "feats_type").read_text().strip()
+    assert final in winners
+    assert _dims(data_dir) == {FeatureConfig(feat_type=final).frontend().dim}
+    assert f"feat_type: {final}" in (data_dir / "feats_config.yaml").read_text()
+    for ft, code in codes.items():
+        if code != 0:
+            assert "holds" in procs[ft].stderr.read()

@@ -30,6 +30,9 @@ cmvndir=${3:-$data/data}
 name=$(basename "$data")
 parent=$(basename "$(dirname "$data")")  # data/noise/train -> noise_train: nested sets must not collide
 [ "$parent" != data ] && [ "$parent" != . ] && name=${parent}_$name
+[ -d "$data" ] || { echo "$0: data directory '$data' does not exist" >&2; exit 1; }
+. "$utils/lib/lock_data_dir.sh"
+lock_data_dir "$data"
 mkdir -p "$logdir" "$cmvndir"
 cmvndir=$(cd "$cmvndir" && pwd)
 opt=""
