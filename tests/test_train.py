@@ -124,6 +124,52 @@ def test_cli_train_resume_predict_score(tmp_path, dirs):
     assert "UA" in scored.stdout and (tmp_path / "scores" / "confusion.png").exists()
 
 
+def test_cli_resume_with_another_config_is_refused_unless_allowed(tmp_path, dirs):
+    conf = tmp_path / "train.yaml"
+    conf.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "max_epochs": 3}}))
+    exp = tmp_path / "exp"
+    base = [sys.executable, "-m", "serkit.bin.train", "--config", conf, "--train-data", dirs[0], "--dev-data", dirs[1],
+            "--exp-dir", exp]
+    run_script(base + ["--override", "train.max_epochs=1"])  # stopped after epoch 1, as if interrupted
+    (exp / "final.pt").unlink()
+    changed = ["--override", "data.batch_size=4", "--override", "optim.lr=0.5", "--override", "train.num_threads=2"]
+    proc = run_script(base + ["--resume"] + changed, check=False)
+    assert proc.returncode != 0
+    assert "epoch_1.pt was trained with another config: data.batch_size: 8 -> 4; optim.lr: 0.01 -> 0.5; " \
+           "train.max_epochs: 1 -> 3. Resuming would mix the two" in proc.stderr  # num_threads may change freely
+    assert yaml.safe_load((exp / "config.yaml").read_text())["optim"]["lr"] == 0.01  # the record is untouched
+    assert not (exp / "epoch_2.pt").exists()
+    proc = run_script(base + ["--resume", "--allow-config-change"] + changed)
+    assert "resuming" in proc.stderr and "optim.lr: 0.01 -> 0.5" in proc.stderr
+    assert yaml.safe_load((exp / "config.upto_epoch1.yaml").read_text())["optim"]["lr"] == 0.01
+    assert yaml.safe_load((exp / "config.yaml").read_text())["optim"]["lr"] == 0.5
+    assert load_checkpoint(exp / "final.pt")["history"]["epochs"][-1]["epoch"] == 3
+
+
+def test_training_without_dev_refuses_what_needs_one(tmp_path, dirs):
+    """Plateau scheduling and early stopping watch the dev set: without one they would silently do nothing."""
+    conf = tmp_path / "train.yaml"
+    conf.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "max_epochs": 2, "early_stop_patience": 3}}))
+    base = [sys.executable, "-m", "serkit.bin.train", "--config", conf, "--train-data", dirs[0], "--exp-dir", tmp_path / "e"]
+    proc = run_script(base, check=False)
+    assert proc.returncode != 0 and not (tmp_path / "e").exists()
+    assert f"{conf}: this run has no dev set, but scheduler.name is plateau" in proc.stderr
+    assert "set train.early_stop_patience: 0" in proc.stderr
+    with pytest.raises(ConfigError, match="no dev set"):
+        Trainer(_config(tmp_path), tmp_path / "x", load_examples(dirs[0], labels_of(dirs[0]), show_progress=False),
+                None, labels_of(dirs[0]), DistContext())
+    run_script(base + ["--override", "scheduler.name=cosine", "--override", "train.early_stop_patience=0"])
+    assert load_checkpoint(tmp_path / "e" / "final.pt")["averaged_from"]
+
+
+def test_recipe_configs_for_folds_without_dev_run_without_dev():
+    from conftest import REPO
+    from serkit.train.trainer import check_runs_without_dev
+
+    for conf in sorted((REPO / "egs" / "tess" / "conf").glob("train*.yaml")):  # TESS folds have no dev speaker
+        check_runs_without_dev(load_train_config(conf))
+
+
 def _torchrun_env():
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"

@@ -19,16 +19,18 @@ from typing import List
 import torch
 import yaml
 
+from serkit.data.datadir import DataDir
+from serkit.data.labels import non_canonical_labels, rare_classes
 from serkit.dataset.examples import (
     feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats, read_labels, write_labels,
 )
-from serkit.errors import SerkitError
+from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
-from serkit.train.config import load_train_config
+from serkit.train.config import config_differences, load_train_config
 from serkit.train.distributed import cleanup, init_distributed
-from serkit.train.trainer import Trainer
+from serkit.train.trainer import Trainer, check_runs_without_dev
 from serkit.utils import cli
-from serkit.utils.config import dump_yaml
+from serkit.utils.config import dump_yaml, to_dict
 
 logger = logging.getLogger("serkit.train")
 
@@ -44,6 +46,25 @@ def _metadata(train_dir: str, train) -> dict:
     return meta
 
 
+def _check_resumed_config(state: dict, config, checkpoint: str, allowed: bool, exp: Path, is_main: bool) -> None:
+    """Refuse to continue a run under settings it did not start with, unless the user says so."""
+    diffs = config_differences(state.get("config", {}), to_dict(config))
+    if not diffs:
+        return
+    shown = "; ".join(f"{key}: {old!r} -> {new!r}" for key, old, new in diffs[:8])
+    more = f" (and {len(diffs) - 8} more)" if len(diffs) > 8 else ""
+    if not allowed:
+        raise SerkitError(
+            f"{checkpoint} was trained with another config: {shown}{more}. Resuming would mix the two; train into "
+            f"a new --exp-dir, restore the old settings, or pass --allow-config-change if the change is meant"
+        )
+    logger.warning("resuming %s with a changed config (--allow-config-change): %s%s", checkpoint, shown, more)
+    if is_main and (exp / "config.yaml").is_file():
+        kept = exp / f"config.upto_epoch{int(state['epoch'])}.yaml"
+        (exp / "config.yaml").replace(kept)
+        logger.warning("the config of epochs 1-%d is kept as %s", int(state["epoch"]), kept)
+
+
 def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--config", help="training YAML (conf/train.yaml)")
@@ -55,10 +76,17 @@ def main(argv: List[str]) -> int:
     p.add_argument("--checkpoint", help="resume from this epoch checkpoint")
     p.add_argument("--resume", action="store_true",
                    help="resume from the latest epoch checkpoint in --exp-dir; do nothing if final.pt exists")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="resume even though the config differs from the checkpoint's (the keys are logged)")
     p.add_argument("--cpu", action="store_true", help="train on CPU even when a GPU is present")
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
     config = load_train_config(args.config, args.override)
+    if not args.dev_data:  # fail before loading any data
+        try:
+            check_runs_without_dev(config)
+        except ConfigError as err:
+            raise ConfigError(f"{args.config or 'the default config'}: {err}") from None
     for d in filter(None, (args.train_data, args.dev_data)):
         if (Path(d) / "HELD_OUT").is_file():
             raise SerkitError(
@@ -75,6 +103,10 @@ def main(argv: List[str]) -> int:
         exp = Path(args.exp_dir)
         exp.mkdir(parents=True, exist_ok=True)
         labels = read_labels(args.labels) if args.labels else labels_of(args.train_data)
+        if ctx.is_main:
+            utt2emo = DataDir(args.train_data).table("utt2emo")
+            for warning in non_canonical_labels(utt2emo, utt2emo.where) + rare_classes(utt2emo, utt2emo.where):
+                logger.warning(warning)
         show, text = ctx.is_main, config.data.text.enabled
         train = load_examples(args.train_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
                               show_progress=show, text=text)
@@ -95,6 +127,7 @@ def main(argv: List[str]) -> int:
             state = load_checkpoint(checkpoint)
             if list(state["labels"]) != list(labels):
                 raise SerkitError(f"{checkpoint} was trained on labels {state['labels']}, this run has {labels}")
+            _check_resumed_config(state, trainer.config, checkpoint, args.allow_config_change, exp, ctx.is_main)
             trainer.resume(state)
         if ctx.is_main:
             dump_yaml(config, exp / "config.yaml")

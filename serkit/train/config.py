@@ -6,7 +6,7 @@ Sections: ``model`` (``name`` plus that model's options), ``data``, ``optim``, `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from serkit.dataset.pipeline import DataConfig
 from serkit.train.compression import DistillConfig, PruneConfig
@@ -114,3 +114,26 @@ def load_train_config(path: Optional[str], overrides: Optional[List[str]] = None
     if "model" in data:
         data["model"] = _model_section(data["model"], data.where("model"))
     return from_dict(TrainConfig, data)
+
+
+# Keys a resumed run may change without saying so: they change how fast it runs, not what it learns.
+RESUME_FREE_KEYS = ("train.num_threads",)
+
+
+def _flatten(data: Any, prefix: str = "") -> Dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: Dict[str, Any] = {}
+    for key, value in data.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def config_differences(old: Dict[str, Any], new: Dict[str, Any]) -> List[Tuple[str, Any, Any]]:
+    """``(dotted.key, old, new)`` for every setting that differs between two resolved configs
+    (``to_dict`` of :class:`TrainConfig`), ignoring :data:`RESUME_FREE_KEYS`."""
+    a, b = _flatten(old), _flatten(new)
+    missing = object()
+    keys = sorted(set(a) | set(b))
+    return [(k, a.get(k, missing), b.get(k, missing)) for k in keys
+            if k not in RESUME_FREE_KEYS and a.get(k, missing) != b.get(k, missing)]

@@ -83,6 +83,22 @@ def evaluate(model: nn.Module, examples: Sequence[Example], batch_size: int, dev
     return EvalResult(loss, refs, hyps, np.concatenate(posts), utts)
 
 
+def check_runs_without_dev(config: TrainConfig) -> None:
+    """Without a dev set ReduceLROnPlateau has no loss to watch and early stopping no UA: both
+    would silently do nothing. Refuse such a config and say what to set instead."""
+    needs = []
+    if config.scheduler.name == "plateau":
+        needs.append("scheduler.name is plateau (it steps on the dev loss): set scheduler.name: cosine")
+    if config.train.early_stop_patience:
+        needs.append("train.early_stop_patience is "
+                     f"{config.train.early_stop_patience} (it watches dev UA): set train.early_stop_patience: 0")
+    if needs:
+        raise ConfigError(
+            "this run has no dev set, but " + "; ".join(needs) + ". Then training runs train.max_epochs epochs and "
+            "final.pt averages the last train.average_best of them. Or give a dev set (--dev-data)."
+        )
+
+
 class Trainer:
     def __init__(
         self, config: TrainConfig, exp_dir, train: Sequence[Example], dev: Optional[Sequence[Example]],
@@ -90,6 +106,8 @@ class Trainer:
         metadata: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.config, self.exp_dir, self.ctx = config, Path(exp_dir), ctx
+        if not dev:
+            check_runs_without_dev(config)
         self.train_set, self.dev_set, self.labels = train, dev, list(labels)
         self.noise_bank = noise_bank
         self.metadata = dict(metadata or {})  # stored in every checkpoint (features, global CMVN stats)
