@@ -23,6 +23,9 @@ from serkit.errors import AudioError, SerkitError
 logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 16000
+# Audio quieter than this (RMS) is "silent": a model's posteriors for it mean nothing, and
+# serkit-infer, serkit-stream and serkit.bin.predict flag it.
+SILENCE_DBFS = -60.0
 _ARK_OFFSET = re.compile(r"^(.+\.ark):(\d+)$")
 
 
@@ -158,6 +161,14 @@ def read_raw(entry: str, what: str = "") -> Tuple[np.ndarray, int]:
     except OSError as err:
         raise AudioError(f"{what}: cannot open '{entry}' ({err.strerror})") from None
     return _decode_bytes(data, what)
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (-inf for no samples or digital silence)."""
+    if len(samples) == 0:
+        return float("-inf")
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return 20 * np.log10(rms) if rms > 0 else float("-inf")
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence, TextIO
+from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 import numpy as np
 
@@ -19,15 +21,33 @@ logger = logging.getLogger(__name__)
 SCP_SUFFIXES = (".scp",)
 
 
-def _is_audio(path: Path) -> bool:
-    """True when soundfile can read the file's header (audio by content, not by name)."""
+# Names that promise audio: in a directory, such a file that cannot be read is an error (or,
+# with --skip-errors, a skip); any other unreadable file (notes.txt, labels.csv) is passed over.
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".snd", ".w64", ".caf", ".sph"}
+
+
+def why_not_audio(path: Path) -> Optional[str]:
+    """None when soundfile can read the file's header (audio by content, not by name), else why not."""
     import soundfile as sf
 
+    if path.is_symlink() and not path.exists():
+        return f"dangling symbolic link (to {os.readlink(path)})"
+    if not path.is_file():
+        return "not a regular file"
+    if path.stat().st_size == 0:
+        return "empty file (0 bytes)"
     try:
         sf.info(str(path))
-        return True
-    except Exception:
-        return False
+        return None
+    except Exception as err:
+        return f"not audio (soundfile cannot read it: {str(err).splitlines()[0]})"
+
+
+@dataclass
+class Rejected:
+    path: str
+    reason: str
+    looks_like_audio: bool  # named like audio: an error unless the user skips errors
 
 
 def _utt_id(path: Path, root: Optional[Path]) -> str:
@@ -35,10 +55,12 @@ def _utt_id(path: Path, root: Optional[Path]) -> str:
     return re.sub(r"\s+", "_", rel.with_suffix("").as_posix())
 
 
-def collect_inputs(paths: Sequence[str], wav_scp: Optional[str] = None) -> Dict[str, str]:
+def collect_inputs(paths: Sequence[str], wav_scp: Optional[str] = None) -> Tuple[Dict[str, str], List[Rejected]]:
     """``utt -> wav.scp entry`` for audio files, ``*.scp`` tables and directories (searched
-    recursively; every file soundfile can read is taken, whatever its name)."""
+    recursively; every file soundfile can read is taken, whatever its name), and every file of a
+    directory that was not taken, with the reason."""
     entries: Dict[str, str] = {}
+    rejected: List[Rejected] = []
     origin: Dict[str, str] = {}
 
     def add(utt: str, entry: str, where: str) -> None:
@@ -55,18 +77,27 @@ def collect_inputs(paths: Sequence[str], wav_scp: Optional[str] = None) -> Dict[
             continue
         path = Path(raw)
         if path.is_dir():
-            found = [p for p in sorted(path.rglob("*")) if p.is_file() and _is_audio(p)]
+            found = 0
+            for p in sorted(path.rglob("*")):
+                if p.is_dir() and not p.is_symlink():
+                    continue
+                reason = why_not_audio(p)
+                if reason is None:
+                    add(_utt_id(p, path), str(p), str(p))
+                    found += 1
+                else:
+                    rejected.append(Rejected(str(p), reason, p.suffix.lower() in AUDIO_SUFFIXES))
             if not found:
-                raise SerkitError(f"directory '{path}' holds no readable audio files")
-            for p in found:
-                add(_utt_id(p, path), str(p), str(p))
+                raise SerkitError(f"directory '{path}' holds no readable audio files"
+                                  + (f" ({len(rejected)} other files, e.g. {rejected[0].path}: {rejected[0].reason})"
+                                     if rejected else ""))
         elif path.is_file():
             add(_utt_id(path, None), str(path), str(path))
         else:
             raise SerkitError(f"input '{raw}' does not exist")
     if not entries:
         raise SerkitError("no inputs: give audio files, a wav.scp or a directory")
-    return entries
+    return entries, rejected
 
 
 def read_speakers(utts: Sequence[str], utt2spk: Optional[str] = None, spk2utt: Optional[str] = None) -> Dict[str, str]:

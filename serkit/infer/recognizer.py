@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from serkit.data.audio import read_raw, resample, to_mono
+from serkit.data.audio import SILENCE_DBFS, read_raw, resample, rms_dbfs, to_mono
 from serkit.errors import AudioError, SerkitError
 from serkit.export.card import ModelMeta
 from serkit.feats.cmvn import accumulate, mean_std
@@ -29,7 +29,6 @@ from serkit.infer.backends import load_backend, onnx_backend, pad_batch
 
 logger = logging.getLogger(__name__)
 
-SILENCE_DBFS = -60.0
 Cmvn = Tuple[np.ndarray, np.ndarray]  # (mean, std) [dim], float64
 
 
@@ -39,19 +38,16 @@ class Prediction:
     posteriors: Dict[str, float]
     silent: bool = False
     seconds: float = 0.0
+    start: Optional[float] = None  # the span of a segment of a longer input (seconds), else None
+    end: Optional[float] = None
 
     def as_dict(self, utt: Optional[str] = None) -> dict:
         out = {"utt": utt} if utt is not None else {}
+        if self.start is not None:
+            out.update(start=round(self.start, 3), end=round(self.end, 3))
         out.update(label=self.label, posteriors={k: round(v, 6) for k, v in self.posteriors.items()},
                    silent=self.silent, seconds=round(self.seconds, 3))
         return out
-
-
-def rms_dbfs(samples: np.ndarray) -> float:
-    if len(samples) == 0:
-        return float("-inf")
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return 20 * np.log10(rms) if rms > 0 else float("-inf")
 
 
 class Recognizer:
@@ -160,11 +156,15 @@ class Recognizer:
         return out
 
     def prediction(self, post: np.ndarray, samples: np.ndarray, what: str) -> Prediction:
-        silent = bool(rms_dbfs(samples) < self.silence_dbfs)
+        return self.labelled(post, rms_dbfs(samples), len(samples) / self.sample_rate, what)
+
+    def labelled(self, post: np.ndarray, level_dbfs: float, seconds: float, what: str) -> Prediction:
+        """The prediction of posteriors ``post`` for audio of RMS level ``level_dbfs`` (silence flag)."""
+        silent = bool(level_dbfs < self.silence_dbfs)
         if silent:
             logger.warning("%s is silent (below %.0f dBFS): its prediction is flagged 'silent'", what, self.silence_dbfs)
         return Prediction(self.labels[int(np.argmax(post))], {l: float(p) for l, p in zip(self.labels, post)},
-                          silent, len(samples) / self.sample_rate)
+                          silent, seconds)
 
     def predict(self, samples: np.ndarray, sample_rate: Optional[int] = None, cmvn: Optional[Cmvn] = None,
                 what: str = "audio") -> Prediction:

@@ -33,7 +33,8 @@ import numpy as np
 
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.cmvn import accumulate, mean_std
-from serkit.infer.recognizer import Recognizer, rms_dbfs
+from serkit.data.audio import rms_dbfs
+from serkit.infer.recognizer import Recognizer
 
 logger = logging.getLogger(__name__)
 
