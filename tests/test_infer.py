@@ -265,3 +265,87 @@ def test_bad_inputs_give_clear_messages(models, tmp_path, capsys):
     # --skip-errors: the bad file is logged and left out, the rest recognised; silence is flagged
     out = jsonl(infer(m + [short, silent, good, "--skip-errors"], capsys).out)
     assert [o["utt"] for o in out] == ["quiet", "good"] and out[0]["silent"] is True and out[1]["silent"] is False
+
+
+# ---- every input accounted for; long inputs in bounded memory ------------------------------------
+def test_every_file_of_a_folder_is_recognised_or_listed_with_its_reason(models, tmp_path, capsys, caplog):
+    from serkit.bin import infer as infer_cmd
+
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for i in range(9):
+        write(folder / f"good{i}.wav", 0.8, seed=i)
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "notes.wav").write_text("not audio at all\n" * 10)
+    (folder / "gone.wav").symlink_to(tmp_path / "deleted.wav")
+    sf.write(folder / "click.wav", np.zeros(80, np.float32), 16000)
+    (folder / "README.txt").write_text("recorded on tuesday\n")
+    m = ["--model", models["pt"]]
+    # without --skip-errors a file named like audio that is not stops the run, naming it
+    line = _fails(infer_cmd.main, m + [folder], capsys, "serkit-infer")
+    assert "empty.wav: empty file (0 bytes)" in line and "--skip-errors" in line
+    with caplog.at_level(logging.INFO):
+        out = jsonl(infer(m + [folder, "--skip-errors"], capsys).out)
+    assert sorted(o["utt"] for o in out) == [f"good{i}" for i in range(9)]
+    log = caplog.text
+    assert "empty.wav: empty file (0 bytes)" in log
+    assert "notes.wav: not audio (soundfile cannot read it" in log
+    assert "gone.wav: dangling symbolic link" in log
+    assert "README.txt: not audio" in log
+    assert "'click'" in log and "5 ms long" in log
+    assert "14 inputs: 9 recognised, 5 skipped" in log
+
+
+def _peak_rss_mb(argv):
+    """Peak resident memory of serkit-infer in a process of its own (MB)."""
+    code = ("import resource, sys; from serkit.bin import infer; rc = infer.main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code] + [str(a) for a in argv], capture_output=True, text=True,
+                          cwd=REPO, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    return float(proc.stderr.strip().splitlines()[-1]), proc
+
+
+@pytest.mark.timeout(300)
+def test_long_inputs_take_bounded_memory_and_are_averaged_or_segmented(models, tmp_path):
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    sf.write(short, voiced_signal(20.0, seed=1), 16000, subtype="PCM_16")
+    sf.write(long, np.tile(voiced_signal(20.0, seed=1), 30), 16000, subtype="PCM_16")  # 10 minutes
+    m = ["--model", models["onnx"], "--max-seconds", "20"]
+    base_mb, _ = _peak_rss_mb(m + [short])
+    long_mb, proc = _peak_rss_mb(m + [long])
+    assert long_mb - base_mb < 40, (base_mb, long_mb)  # reading 10 minutes whole would take > 100 MB more
+    out = jsonl(proc.stdout)
+    assert len(out) == 1 and out[0]["seconds"] == 600.0
+    assert "600.0 s long (over --max-seconds 20): its label is the duration-weighted mean of 30 windows" in proc.stderr
+    assert "--segment 20 gives one estimate per window" in proc.stderr
+    # the same audio 30 times: every window gets what the 20-second file gets, and so does the mean
+    one = jsonl(_peak_rss_mb(m + [short])[1].stdout)[0]
+    assert max(abs(out[0]["posteriors"][k] - one["posteriors"][k]) for k in LABELS) < 1e-4
+    seg_mb, proc = _peak_rss_mb(["--model", models["onnx"], "--segment", "45", "--segment-hop", "30", long])
+    assert seg_mb - base_mb < 40
+    segs = jsonl(proc.stdout)
+    assert [(s["start"], s["end"]) for s in segs][:2] == [(0.0, 45.0), (30.0, 75.0)]
+    assert segs[-1]["end"] == 600.0 and len(segs) == 20  # 19 whole windows, then 585-600 s
+    assert segs[0]["utt"] == "long-0000000-0004500" and segs[-1]["utt"] == "long-0057000-0060000"
+
+
+def test_predict_flags_digital_silence(models, tmp_path):
+    """serkit.bin.predict works from features, where digital silence sits at the floor and the
+    model still answers confidently: the audio level decides, as in serkit-infer."""
+    from conftest import UTILS, run_script
+    from serkit.data.table import read_table
+
+    data = make_data_dir(tmp_path, speakers=("spkA", "spkB"), utts_per_spk=3, emotions=("angry", "sad"))
+    wav = read_table(data / "wav.scp")
+    sf.write(wav["spkA-u01"], np.zeros(12000, np.float32), 16000, subtype="PCM_16")
+    conf = tmp_path / "feats.yaml"
+    conf.write_text(yaml.safe_dump(to_dict(FEATS)))
+    run_script([UTILS / "make_feats.sh", "--nj", 1, "--config", conf, data])
+    run_script([UTILS / "compute_cmvn_stats.sh", "--per-speaker", data])
+    proc = run_script([sys.executable, "-m", "serkit.bin.predict", "--model", models["pt"], "--data", data,
+                       "--out-dir", tmp_path / "dec"])
+    assert (tmp_path / "dec" / "silent").read_text() == "spkA-u01\n"
+    assert "1 utterances are silent (below -60 dBFS RMS), e.g. 'spkA-u01'" in proc.stderr
+    assert "(1 silent:" in proc.stdout
+    assert len(read_table(tmp_path / "dec" / "utt2pred")) == 6  # still predicted, and flagged

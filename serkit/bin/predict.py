@@ -3,7 +3,8 @@
     python -m serkit.bin.predict --model exp/x/final.pt --data data/test --out-dir exp/x/decode_test
 
 Writes ``utt2pred`` (Kaldi table: utterance -> label), ``posteriors.ark``/``.scp`` (Kaldi float
-vectors in the order of ``labels.txt``) and ``labels.txt``. Features get the same CMVN the
+vectors in the order of ``labels.txt``), ``labels.txt``, and ``silent``: the utterances whose
+audio (wav.scp) is below -60 dBFS, whose predictions mean nothing (a warning says how many). Features get the same CMVN the
 model was trained with (from the checkpoint's config). A model that reads transcripts tokenizes
 the data directory's ``text`` with the sentencepiece model stored in its checkpoint; utterances
 without a transcript get the model's learned "no text" input.
@@ -17,11 +18,12 @@ from typing import List
 import numpy as np
 import torch
 
+from serkit.data.audio import DEFAULT_SAMPLE_RATE, SILENCE_DBFS, rms_dbfs
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
 from serkit.dataset.examples import load_examples, write_labels
 from serkit.dataset.pipeline import tokenize_examples
-from serkit.errors import SerkitError
+from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
 from serkit.models.registry import model_from_checkpoint, uses_text
 from serkit.text.tokenizer import TextConfig, Tokenizer
@@ -31,6 +33,26 @@ from serkit.utils import cli
 from serkit.utils.config import from_dict
 
 logger = logging.getLogger("serkit.predict")
+
+
+def _silent_utterances(data_dir: str, utts: List[str], state: dict) -> List[str]:
+    """The utterances whose audio is quieter than SILENCE_DBFS, as serkit-infer flags them. Read
+    from wav.scp (features at the floor do not say how quiet the audio was); unreadable audio is
+    not judged here (feature extraction already reported it)."""
+    d = DataDir(data_dir)
+    if not d.has("wav.scp"):
+        logger.info("%s has no wav.scp: silent utterances cannot be flagged", data_dir)
+        return []
+    rate = int(state.get("feats_config", {}).get("sample_rate", DEFAULT_SAMPLE_RATE))
+    loader = d.audio_loader(rate)
+    silent = []
+    for utt in utts:
+        try:
+            if rms_dbfs(loader.load(utt)) < SILENCE_DBFS:
+                silent.append(utt)
+        except AudioError as err:
+            logger.info("silence check: %s", err)
+    return sorted(silent)
 
 
 def main(argv: List[str]) -> int:
@@ -75,7 +97,14 @@ def main(argv: List[str]) -> int:
         for utt, post in sorted(zip(result.utts, result.posteriors)):
             writer.write(utt, np.asarray(post, dtype=np.float32))
     write_labels(out / "labels.txt", labels)
-    print(f"predict: {len(result.utts)} utterances of {args.data} -> {out / 'utt2pred'}")
+    silent = _silent_utterances(args.data, result.utts, state)
+    (out / "silent").unlink(missing_ok=True)
+    if silent:
+        (out / "silent").write_text("".join(f"{u}\n" for u in silent))
+        logger.warning("%d utterances are silent (below %.0f dBFS RMS), e.g. '%s': their predictions mean nothing; "
+                       "listed in %s", len(silent), SILENCE_DBFS, silent[0], out / "silent")
+    print(f"predict: {len(result.utts)} utterances of {args.data} -> {out / 'utt2pred'}"
+          + (f" ({len(silent)} silent: {out / 'silent'})" if silent else ""))
     return 0
 
 
