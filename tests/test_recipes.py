@@ -52,7 +52,8 @@ model: {name: parallel_crnn, num_bands: 2, band_overlap: 4, channels: [4, 8], po
         branch_dim: 16, rnn: lstm, rnn_hidden: 16, pooling: attention, dropout: 0.1}
 data: {batch_size: 8, max_frames: 50}
 optim: {name: adam, lr: 0.003}
-train: {max_epochs: 2, seed: 1}
+scheduler: {name: cosine}    # TESS's folds have no dev speaker
+train: {max_epochs: 2, early_stop_patience: 0, seed: 1}
 """
 
 

@@ -222,10 +222,11 @@ def test_slurm_batch_script_records_failure(tmp_path):
 
 
 def test_slurm_without_sbatch_gives_clear_error(tmp_path):
-    path = os.pathsep.join(str(Path(shutil.which(p)).parent) for p in ("perl", "bash"))
-    if shutil.which("sbatch", path=path):
-        pytest.skip("sbatch is installed here")
-    r = run(SLURM_PL, "JOB=1:2", "log/n.JOB.log", "true", cwd=tmp_path, env={"PATH": path})
+    bin_dir = tmp_path / "bin"  # a PATH with perl and bash only, whatever else is installed
+    bin_dir.mkdir()
+    for exe in ("perl", "bash"):
+        (bin_dir / exe).symlink_to(shutil.which(exe))
+    r = run(SLURM_PL, "JOB=1:2", "log/n.JOB.log", "true", cwd=tmp_path, env={"PATH": str(bin_dir)})
     assert r.returncode == 1
     assert "sbatch" in r.stderr and "run.pl" in r.stderr
     assert not (tmp_path / "log").exists()
