@@ -59,6 +59,7 @@ def _config(tmp_path, model=None, **text):
         "data": {"batch_size": 8, "max_frames": 30, "spec_augment": {"enabled": False},
                  "text": {"enabled": True, "vocab_size": 40, **text}},
         "optim": {"lr": 0.02},
+        "scheduler": {"name": "cosine"},  # some trainers here have no dev set
         "train": {"max_epochs": 2, "early_stop_patience": 0, "average_best": 2, "num_threads": 1},
     }
     path = tmp_path / "train.yaml"

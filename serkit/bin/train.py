@@ -82,17 +82,17 @@ def main(argv: List[str]) -> int:
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
     config = load_train_config(args.config, args.override)
-    if not args.dev_data:  # fail before loading any data
-        try:
-            check_runs_without_dev(config)
-        except ConfigError as err:
-            raise ConfigError(f"{args.config or 'the default config'}: {err}") from None
     for d in filter(None, (args.train_data, args.dev_data)):
         if (Path(d) / "HELD_OUT").is_file():
             raise SerkitError(
                 f"{d} is marked HELD_OUT ({(Path(d) / 'HELD_OUT').read_text().strip()}): it was made with the "
                 f"held-out test noise and must not be used for training or model selection"
             )
+    if not args.dev_data:  # fail before loading any data
+        try:
+            check_runs_without_dev(config)
+        except ConfigError as err:
+            raise ConfigError(f"{args.config or 'the default config'}: {err}") from None
     if args.resume and not args.checkpoint and (Path(args.exp_dir) / "final.pt").exists():
         print(f"train: {args.exp_dir}/final.pt exists; training is complete (delete it to train again)")
         return 0
