@@ -13,10 +13,14 @@ def _version() -> str:
     raise RuntimeError("serkit/__init__.py has no __version__")
 
 
-# torch and torchaudio are built against each other: the pair must come from one release.
+# Ranges a library user can live with; tools/requirements.lock holds the exact, tested versions
+# that tools/install.sh (the README, CI) installs. torchaudio 2.11.1 is built against torch's
+# stable C ABI and needs a symbol (torch_exception_get_what_without_backtrace) that torch only
+# exports from 2.13 on: 2.11.0 and 2.12.1 fail to load it. torch 2.15 does not resolve beside it.
 RUNTIME = [
-    "torch==2.11.*",
-    "torchaudio==2.11.*",
+    "torch>=2.13,<2.15",
+    "torchaudio>=2.11.1,<2.12",
+    "soxr>=0.3",  # resampling for any pair of rates (libsoxr)
     "kaldiio>=2.18",
     "sentencepiece>=0.2",
     "numpy>=1.24",
@@ -44,7 +48,7 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     packages=find_packages(include=["serkit", "serkit.*"]),
     install_requires=RUNTIME,
     extras_require=EXTRAS,
