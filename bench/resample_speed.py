@@ -96,6 +96,9 @@ def table(resampling, extraction, args) -> str:
            "| source rate (Hz) | serkit (soxr HQ), x real time | old kernel, x real time |",
            "|---:|---:|---:|"]
     out += [f"| {rate:,} | {ours:,.0f} | {old:,.1f} |" for rate, ours, old in resampling]
+    slowest = min(resampling, key=lambda row: row[1])
+    out += ["", f"Slowest rate: {slowest[0]:,} Hz at {slowest[1]:,.0f}x real time (the aim: at least 500x for "
+            f"every rate); the old kernel took {2.0 / slowest[2]:.1f} s for 2 s of it."]
     if extraction:
         out += ["", f"Feature extraction, `make_feats.sh --nj {args.nj} --feat-type logmel` (fastest of {args.repeat}; "
                 "wall: the whole call with process start-up; compute: the slowest job's own time, from its log):\n",

@@ -30,7 +30,7 @@ feats_conf=conf/feats.yaml
 labels=conf/labels.yaml
 dev_speakers=1
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$(printf " %q" "$@")"
+run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*"; }

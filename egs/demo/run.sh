@@ -20,7 +20,7 @@ seed=777
 corpus=corpus       # the synthesized audio goes here
 train_configs=conf/train.yaml
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$(printf " %q" "$@")"
+run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then

@@ -22,7 +22,7 @@ train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
 speed_perturb=""   # e.g. "0.9 1.1": speed-perturbed training copies (speed also shifts pitch)
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$(printf " %q" "$@")"
+run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$emodb_root" ]; then

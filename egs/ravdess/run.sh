@@ -23,7 +23,7 @@ train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
 prepare_opts=""   # options of local/prepare_data.py
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$(printf " %q" "$@")"
+run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$ravdess_root" ]; then

@@ -41,7 +41,7 @@ folds_dir=data/folds
 exp=exp
 results=RESULTS_multimodal.md
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$(printf " %q" "$@")"
+run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run_multimodal.sh:${BASH_LINENO[0]}) $*"; }
