@@ -41,10 +41,13 @@ def test_seed_crnn_branches_see_the_whole_spectrum_as_in_the_paper():
     assert all(branch[0].in_channels == 128 for branch in model.cnn_branches)
 
 
-@pytest.mark.parametrize("name", ["parallel_crnn", "crnn"])
-def test_padding_does_not_change_the_output(name):
+@pytest.mark.parametrize("name,options", [
+    ("parallel_crnn", {}), ("crnn", {}),
+    ("parallel_crnn", {"pool_first": True, "pools": [[4, 2], [2, 2], [1, 2]]}),  # the CPU-cheap layout
+])
+def test_padding_does_not_change_the_output(name, options):
     torch.manual_seed(0)
-    model = build_model(name, {}, 64, 5).eval()
+    model = build_model(name, options, 64, 5).eval()
     short, long = torch.randn(1, 77, 64), torch.randn(1, 160, 64)
     batch = torch.zeros(2, 160, 64)
     batch[0, :77], batch[1] = short[0], long[0]
@@ -101,3 +104,22 @@ def test_attentive_stats_pooling_doubles_the_utterance_vector():
     assert pooled.shape == (2, stats.pooling.out_dim) and torch.all(pooled[:, plain.pooling.out_dim:] >= 0)
     with pytest.raises(ConfigError, match="model: pooling 'max' is not attention or attentive_stats"):
         build_model("parallel_crnn", {"pooling": "max"}, 24, 3)
+
+
+def test_pool_first_pools_before_normalising():
+    """conv -> max-pool -> BatchNorm -> ReLU: the norm sees the pooled map (a quarter of the frames
+    and bins), and a block's output equals doing those four steps by hand."""
+    from serkit.models.layers import ConvBlock
+
+    torch.manual_seed(0)
+    block = ConvBlock(1, 4, 3, (2, 2), "relu", pool_first=True).eval()
+    block.norm.running_mean.uniform_(-1, 1)
+    block.norm.running_var.uniform_(0.5, 2)
+    with torch.no_grad():
+        block.norm.weight[0] = -1.0  # a decreasing channel: max-pooling no longer commutes with the norm
+    x = torch.randn(2, 1, 20, 12)
+    by_hand = torch.relu(block.norm(torch.nn.functional.max_pool2d(block.conv(x), (2, 2))))
+    assert torch.equal(block(x), by_hand)
+    usual = ConvBlock(1, 4, 3, (2, 2), "relu").eval()
+    usual.load_state_dict(block.state_dict())
+    assert not torch.allclose(usual(x), by_hand)  # a different layout, not a renaming

@@ -170,6 +170,23 @@ def test_recipe_configs_for_folds_without_dev_run_without_dev():
         check_runs_without_dev(load_train_config(conf))
 
 
+def test_cpu_amp_trains_in_bfloat16_where_the_cpu_has_it(tmp_path, dirs, caplog):
+    import logging
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    with caplog.at_level(logging.INFO):
+        trainer = _trainer(_config(tmp_path, train__cpu_amp=True, train__max_epochs=3), tmp_path / "amp", dirs)
+    with trainer.autocast():
+        out = trainer.model.branches[0].blocks[0].conv(torch.randn(2, 1, 20, 8))
+    assert out.dtype == (torch.bfloat16 if native else torch.float32)
+    assert ("bfloat16 autocast on this CPU" if native else "no native bfloat16") in caplog.text
+    history = trainer.fit()
+    assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
+    plain = _trainer(_config(tmp_path), tmp_path / "fp32", dirs)
+    with plain.autocast():
+        assert plain.model.branches[0].blocks[0].conv(torch.randn(2, 1, 20, 8)).dtype == torch.float32
+
+
 def _torchrun_env():
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
@@ -252,6 +269,25 @@ def test_pruning_fine_tunes_with_zeros_kept(tmp_path, dirs):
     w = final["model"]
     for name, mask in final["prune_masks"].items():
         assert torch.all(w[name][mask == 0] == 0)  # fine-tuning never revived a pruned weight
+
+
+def test_fine_tuning_from_a_model_with_other_labels_starts_a_fresh_classifier(tmp_path, dirs):
+    torch.set_num_threads(1)
+    _trainer(_config(tmp_path, train__max_epochs=1), tmp_path / "pre", dirs).fit()
+    pre = load_checkpoint(tmp_path / "pre" / "final.pt")["model"]
+    root = tmp_path / "two"  # the same speakers with two of the three labels
+    small = [make_feature_dir(root, n, speakers=spk, seed=s, labels=("angry", "sad"))
+             for n, spk, s in (("train", ("a", "b", "c", "d"), 1), ("dev", ("e",), 2))]
+    config = _config(tmp_path, train__max_epochs=1, train__init_from=str(tmp_path / "pre" / "final.pt"))
+    with pytest.raises(SerkitError, match=r"labels \['angry', 'neutral', 'sad'\], this run has \['angry', 'sad'\]: "
+                                          r"set train.init_skip: \[classifier\]"):
+        _trainer(config, tmp_path / "ft", small)
+    config.train.init_skip = ["classifier"]
+    tuned = _trainer(config, tmp_path / "ft", small)
+    state = tuned.model.state_dict()
+    assert all(torch.equal(state[k], pre[k]) for k in pre if not k.startswith("classifier"))
+    assert state["classifier.weight"].shape[0] == 2 and pre["classifier.weight"].shape[0] == 3
+    tuned.fit()
 
 
 def test_distillation_uses_the_teacher(tmp_path, dirs):

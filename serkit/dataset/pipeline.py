@@ -55,7 +55,7 @@ class NoiseConfig:
 @dataclass
 class DataConfig:
     batch_size: int = 16
-    eval_batch_size: int = 32
+    eval_batch_size: int = 8  # whole utterances: on a CPU, 8 at a time evaluated 3x faster than 32 (EmoDB dev)
     max_frames: int = 300  # random crop length for training; 0 keeps whole utterances
     bucket_size: int = 8  # batches per length-sorted bucket
     cmvn: bool = True  # apply the data directory's cmvn.scp

@@ -17,17 +17,27 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 
 
 class ConvBlock(nn.Module):
-    """Conv2d + BatchNorm + activation + max-pooling over ``[batch, channels, time, freq]``."""
+    """Conv2d + BatchNorm + activation + max-pooling over ``[batch, channels, time, freq]``.
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, pool: Tuple[int, int], activation: str) -> None:
+    ``pool_first``: Conv2d + max-pooling + BatchNorm + activation. Normalisation and activation
+    then run on the pooled map, a quarter of the size with 2x2 pooling: on a CPU, where these
+    passes over memory cost as much as the convolutions, a training step of the EmoDB model takes
+    about two thirds of the time (bench/RESULTS.md, "Training cost").
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, pool: Tuple[int, int], activation: str,
+                 pool_first: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
         self.norm = nn.BatchNorm2d(c_out)
         self.act = ACTIVATIONS[activation]()
         self.pool = nn.MaxPool2d(pool) if pool != (1, 1) else nn.Identity()
         self.time_pool = pool[0]
+        self.pool_first = pool_first
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pool_first:
+            return self.act(self.norm(self.pool(self.conv(x))))
         return self.pool(self.act(self.norm(self.conv(x))))
 
 
@@ -35,14 +45,15 @@ class ConvStack(nn.Module):
     """A stack of :class:`ConvBlock` over one frequency band; ``[B, T, F] -> [B, T', C * F']``."""
 
     def __init__(
-        self, num_bins: int, channels: Sequence[int], kernel: int, pools: Sequence[Tuple[int, int]], activation: str
+        self, num_bins: int, channels: Sequence[int], kernel: int, pools: Sequence[Tuple[int, int]], activation: str,
+        pool_first: bool = False,
     ) -> None:
         super().__init__()
         if len(pools) != len(channels):
             raise ValueError(f"{len(channels)} conv layers need {len(channels)} pool sizes, got {len(pools)}")
         blocks, c_in, bins = [], 1, num_bins
         for c_out, pool in zip(channels, pools):
-            blocks.append(ConvBlock(c_in, c_out, kernel, tuple(pool), activation))
+            blocks.append(ConvBlock(c_in, c_out, kernel, tuple(pool), activation, pool_first))
             c_in, bins = c_out, bins // pool[1]
         if bins < 1:
             raise ValueError(f"a band of {num_bins} bins is pooled away to nothing by pools {list(pools)}")

@@ -39,6 +39,7 @@ class ParallelCRNN(nn.Module):
         channels: List[int] = field(default_factory=lambda: [16, 32, 64])
         kernel: int = 3
         pools: List[List[int]] = field(default_factory=lambda: [[2, 2], [2, 2], [1, 2]])  # (time, freq)
+        pool_first: bool = False  # conv, pool, norm, activation: cheaper on CPU (layers.ConvBlock)
         activation: str = "relu"
         branch_dim: int = 96  # per-band projection of each frame's CNN output
         rnn: str = "lstm"  # lstm | gru
@@ -65,7 +66,8 @@ class ParallelCRNN(nn.Module):
         self.bands = band_ranges(input_dim, config.num_bands, config.band_edges, config.band_overlap)
         pools = [tuple(p) for p in config.pools]
         self.branches = nn.ModuleList(
-            ConvStack(end - start, config.channels, config.kernel, pools, config.activation) for start, end in self.bands
+            ConvStack(end - start, config.channels, config.kernel, pools, config.activation, config.pool_first)
+            for start, end in self.bands
         )
         self.projections = nn.ModuleList(nn.Linear(b.out_dim, config.branch_dim) for b in self.branches)
         self.time_stride = self.branches[0].time_stride

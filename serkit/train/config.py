@@ -54,9 +54,11 @@ class LoopConfig:
     seed: int = 777
     average_best: int = 5  # average the N best-on-dev checkpoints at the end (0/1: keep the best)
     keep_checkpoints: int = 0  # epoch checkpoints to keep besides the best ones (0 keeps all)
-    amp: bool = True  # mixed precision when on a GPU
+    amp: bool = True  # mixed precision (float16) when on a GPU
+    cpu_amp: bool = False  # bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16, AMX); else float32
     num_threads: int = 0  # CPU threads per process; 0 = torch's default
     init_from: str = ""  # start from this checkpoint's weights ({fold}: the experiment folder's name)
+    init_skip: List[str] = field(default_factory=list)  # parameters (name prefixes) not taken from it, e.g. [classifier]
     prune: PruneConfig = field(default_factory=PruneConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
 

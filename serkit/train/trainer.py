@@ -142,9 +142,24 @@ class Trainer:
         self.eval_criterion = nn.CrossEntropyLoss()
         self.use_amp = config.train.amp and ctx.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.autocast = self._autocast()
         self.history = History()
         self.start_epoch = 1
         self.writer = None
+
+    def _autocast(self):
+        """The context of a training forward pass: float16 autocast on a GPU (train.amp), bfloat16
+        on a CPU that computes it natively (train.cpu_amp), else plain float32."""
+        if self.use_amp:
+            return lambda: torch.autocast("cuda", dtype=torch.float16)
+        if self.config.train.cpu_amp and self.ctx.device.type == "cpu":
+            native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or \
+                getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+            if native:
+                logger.info("train.cpu_amp: bfloat16 autocast on this CPU")
+                return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+            logger.warning("train.cpu_amp: this CPU has no native bfloat16 (AVX512-BF16 or AMX); training in float32")
+        return nullcontext
 
     def _init_text(self) -> None:
         """Sentencepiece on the training transcripts; tokenized train/dev; the model's vocab_size."""
@@ -182,15 +197,33 @@ class Trainer:
             raise SerkitError(f"{what} {template} was trained on labels {state['labels']}, this run has {self.labels}")
         return state
 
+    def _init_weights(self, template: str, skip: Sequence[str]) -> None:
+        """Start from a trained checkpoint's weights (fine-tuning, pruning), leaving the parameters
+        whose names start with one of ``skip`` (e.g. ``classifier``) at their fresh initialisation:
+        a model pre-trained on other corpora has other labels, so its classifier cannot be reused."""
+        path = teacher_path(template, self.exp_dir)
+        state = load_checkpoint(path)
+        if list(state["labels"]) != self.labels and not any("classifier".startswith(p) for p in skip):
+            raise SerkitError(
+                f"train.init_from {template} was trained on labels {state['labels']}, this run has {self.labels}: "
+                f"set train.init_skip: [classifier] to start its classifier afresh"
+            )
+        weights = {k: v for k, v in state["model"].items() if not any(k.startswith(p) for p in skip)}
+        try:
+            missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        except RuntimeError as err:
+            raise SerkitError(f"train.init_from {template}: a different model ({str(err).splitlines()[0]})") from None
+        fresh = sorted({k.split(".")[0] for k in missing})
+        if unexpected or any(not any(k.startswith(p) for p in skip) for k in missing):
+            raise SerkitError(f"train.init_from {template}: a different model (missing {sorted(missing)[:3]}, "
+                              f"unexpected {sorted(unexpected)[:3]})")
+        logger.info("weights from %s%s", path, f"; fresh: {', '.join(fresh)}" if fresh else "")
+
     def _init_compression(self) -> None:
         """``train.init_from`` weights, pruning masks, the distillation teacher."""
         cfg = self.config.train
         if cfg.init_from:
-            state = self._checkpoint_for(cfg.init_from, "train.init_from")
-            try:
-                self.model.load_state_dict(state["model"])
-            except RuntimeError as err:
-                raise SerkitError(f"train.init_from {cfg.init_from}: a different model ({str(err).splitlines()[0]})") from None
+            self._init_weights(cfg.init_from, cfg.init_skip)
         if cfg.prune.sparsity > 0:
             self.masks = magnitude_masks(self.model, cfg.prune.sparsity)
             apply_masks(self.model, self.masks)
@@ -278,11 +311,10 @@ class Trainer:
         total_loss, total_utts, total_frames = 0.0, 0, 0
         start = time.perf_counter()
         bar = progress(batches, f"epoch {epoch}", unit="batch", disable=not self.ctx.is_main, leave=False)
-        amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
         mix_rng = np.random.default_rng([self.config.train.seed, epoch, 104729])
         for batch in bar:
             batch = batch.to(self.ctx.device)
-            with amp:
+            with self.autocast():
                 loss = self._loss(batch, mix_rng)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
@@ -313,7 +345,7 @@ class Trainer:
         scores = compute_scores(
             [self.labels[i] for i in result.refs], [self.labels[i] for i in result.hyps], self.labels
         )
-        if self.writer is not None:
+        if self.writer is not None and scores.ua > self.history.best_ua:  # an image costs ~0.4 s: new bests only
             self.writer.confusion(scores, epoch)
         return {"dev_loss": result.loss, "dev_ua": scores.ua, "dev_wa": scores.wa}
 
