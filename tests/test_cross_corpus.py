@@ -54,3 +54,46 @@ def test_cross_corpus_sets_cli(tmp_path):
                 "--test", "emodb", "--data-root", data, "--out", tmp_path / "p2"])
     assert set(DataDir(tmp_path / "p2" / "test").table("utt2spk").values()) == {"03"}  # held out
     assert "03" not in set(DataDir(tmp_path / "p2" / "train").table("utt2spk").values())
+
+
+def test_recipe_pooled_row_and_leave_one_corpus_out_pretraining(tmp_path):
+    """Stages 2-5 of egs/cross_corpus on two small feature-only corpora: a pair, the pooled model
+    scored on each corpus's held-out speakers, and a model pre-trained for emodb without emodb."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from conftest import TINY_MODEL, make_feature_dir
+    from serkit.train.checkpoint import load_checkpoint
+    from test_recipes import _copy_recipe
+
+    recipe = _copy_recipe("cross_corpus", tmp_path / "egs")
+    make_feature_dir(recipe / "data", "emodb", speakers=("03", "08", "09", "10"), utts_per_spk=9,
+                     labels=("angry", "bored", "sad"), seed=1)
+    make_feature_dir(recipe / "data", "savee", speakers=("DC", "JE", "JK", "KL"), utts_per_spk=9,
+                     labels=("angry", "sad", "surprise"), seed=2)
+    import yaml
+
+    (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump({
+        "model": {"name": "parallel_crnn", **TINY_MODEL}, "data": {"batch_size": 8, "max_frames": 60},
+        "train": {"max_epochs": 2, "early_stop_patience": 0, "average_best": 1}}))
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--nj", "1",
+           "--experiments", "emodb:savee", "--pooled", "true", "--pretrain-for", "emodb",
+           "--train-config", "conf/tiny.yaml"]
+    proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    pooled = load_checkpoint(recipe / "exp" / "pooled" / "final.pt")
+    assert pooled["labels"] == ["angry", "bored", "sad", "surprise"]
+    assert load_checkpoint(recipe / "exp" / "pretrain_emodb" / "final.pt")["labels"] == ["angry", "sad", "surprise"]
+    trained_on = set(read_table(recipe / "data" / "models" / "model2" / "train" / "utt2spk").values())
+    assert trained_on and all(s.startswith("savee-") for s in trained_on)  # no emodb speaker in its pre-training
+    results = (recipe / "RESULTS.md").read_text()
+    assert "| pooled |" in results and "| emodb |" in results
+    pooled_emodb = [line for line in results.splitlines() if line.startswith("| pooled | emodb | angry bored sad |")]
+    assert pooled_emodb and pooled_emodb[0].endswith(" | 36 / 18 / 9 |"), results  # the pooled model's data
+    held = set(read_table(recipe / "data" / "pairs" / "pair2" / "test" / "utt2spk").values())
+    assert held == {"emodb-03"} and "emodb-03" not in set(read_table(recipe / "data" / "models" / "model1" /
+                                                                      "train" / "utt2spk").values())
+    preds = set(read_table(recipe / "exp" / "pair3" / "decode_test" / "utt2pred").values())
+    assert preds <= {"angry", "sad", "surprise"}  # savee's held-out speakers: decided among savee's labels

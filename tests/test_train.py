@@ -122,6 +122,16 @@ def test_cli_train_resume_predict_score(tmp_path, dirs):
     run_script([sys.executable, "-m", "serkit.bin.predict", "--model", exp / "final.pt", "--data", dirs[1], "--out-dir", tmp_path / "dec"])
     scored = run_script([sys.executable, "-m", "serkit.bin.compute_metrics", dirs[1] / "utt2emo", tmp_path / "dec" / "utt2pred", tmp_path / "scores"])
     assert "UA" in scored.stdout and (tmp_path / "scores" / "confusion.png").exists()
+    (tmp_path / "two.txt").write_text("angry\nsad\n")  # decide among two of the model's three labels
+    run_script([sys.executable, "-m", "serkit.bin.predict", "--model", exp / "final.pt", "--data", dirs[1],
+                "--out-dir", tmp_path / "dec2", "--label-subset", tmp_path / "two.txt"])
+    full = dict(line.split() for line in (tmp_path / "dec" / "utt2pred").read_text().splitlines())
+    two = dict(line.split() for line in (tmp_path / "dec2" / "utt2pred").read_text().splitlines())
+    assert set(two.values()) <= {"angry", "sad"} and all(two[u] == full[u] for u in full if full[u] != "neutral")
+    (tmp_path / "bad.txt").write_text("angry\ncalm\n")
+    bad = run_script([sys.executable, "-m", "serkit.bin.predict", "--model", exp / "final.pt", "--data", dirs[1],
+                      "--out-dir", tmp_path / "dec3", "--label-subset", tmp_path / "bad.txt"], check=False)
+    assert bad.returncode == 1 and "labels ['calm'] are not the model's (angry neutral sad)" in bad.stderr
 
 
 def test_cli_resume_with_another_config_is_refused_unless_allowed(tmp_path, dirs):

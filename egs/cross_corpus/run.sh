@@ -8,8 +8,16 @@
 # --iemocap-root); its own local/prepare_data.py prepares it. An experiment is
 # <train corpora joined by +>:<test corpus>; "emodb:emodb" tests on held-out speakers of the
 # same corpus (the within-corpus reference on the same labels).
+# --pooled true adds one model trained on all the given corpora at once (canonical labels, the
+# first --test-speakers speakers of every corpus held out, --dev-speakers of each for dev); it is
+# scored on each corpus's held-out speakers, deciding among that corpus's labels (the matrix's
+# "pooled" row, beside the within-corpus diagonal on the same speakers).
+# --pretrain-for "emodb savee" trains, for each corpus named, a model on all the OTHER corpora
+# (exp/pretrain_<corpus>/final.pt): what egs/<corpus>/conf/train_pretrained.yaml fine-tunes on
+# that corpus's own folds (no speaker of the corpus is in it).
 # Stages: 0 data preparation, 1 features and per-speaker CMVN, 2 experiment data sets,
-# 3 training, 4 scoring, 5 RESULTS.md (the train x test UA matrix).
+# 3 training (serkit.bin.train), 4 scoring (serkit.bin.predict, compute_metrics),
+# 5 RESULTS.md (serkit.bin.cross_corpus_results: the train x test UA matrix).
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -29,6 +37,9 @@ train_config=conf/train.yaml
 feats_conf=conf/feats.yaml
 labels=conf/labels.yaml
 dev_speakers=1
+test_speakers=1     # held-out speakers of a corpus on the diagonal and in the pooled row
+pooled=false
+pretrain_for=""
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
@@ -63,19 +74,55 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ]; then
 fi
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
-  rm -rf data/pairs
+  log "Stage 2: experiment data sets (serkit.bin.cross_corpus_sets, serkit.bin.pool_corpora)"
+  rm -rf data/pairs data/models
   k=0
   for e in $experiments; do
     k=$((k + 1))
     python -m serkit.bin.cross_corpus_sets --labels "$labels" --train "$(echo "${e%%:*}" | tr + ' ')" \
-      --test "${e#*:}" --dev-speakers "$dev_speakers" --out "data/pairs/pair$k"
+      --test "${e#*:}" --dev-speakers "$dev_speakers" --test-speakers "$test_speakers" --out "data/pairs/pair$k"
     echo "$e" > "data/pairs/pair$k/name"
+  done
+  # Models shared by several pairs, or trained for the corpus recipes: data/models/model<m>
+  m=0
+  if $pooled; then
+    m=$((m + 1))
+    python -m serkit.bin.pool_corpora --labels "$labels" --corpora "$corpora" --dev-speakers "$dev_speakers" \
+      --hold-out-first "$test_speakers" --out "data/models/model$m"
+    echo pooled > "data/models/model$m/name"
+    for c in $corpora; do  # the pooled row: each corpus's held-out speakers on that corpus's labels
+      k=$((k + 1))
+      mkdir -p "data/pairs/pair$k"
+      echo "pooled:$c" > "data/pairs/pair$k/name"
+      grep "^$c " "data/models/model$m/corpora.txt" | cut -d' ' -f2- | tr ' ' '\n' > "data/pairs/pair$k/labels.txt"
+      utils/copy_data_dir.sh "data/models/model$m/heldout/$c" "data/pairs/pair$k/test"
+      echo "data/models/model$m" > "data/pairs/pair$k/trained_on"
+      mkdir -p "exp/pair$k"
+      ln -sfn ../pooled/final.pt "exp/pair$k/final.pt"
+    done
+  fi
+  for c in $pretrain_for; do
+    [[ " $corpora " == *" $c "* ]] || { echo "$0: --pretrain-for $c needs --${c//_/-}-root DIR" >&2; exit 1; }
+    m=$((m + 1))
+    others=$(for o in $corpora; do [ "$o" != "$c" ] && echo "$o"; done | tr '\n' ' ')
+    python -m serkit.bin.pool_corpora --labels "$labels" --corpora "$others" --dev-speakers "$dev_speakers" \
+      --out "data/models/model$m"
+    echo "pretrain_$c" > "data/models/model$m/name"
   done
 fi
 npairs=$(ls -d data/pairs/pair*/ 2>/dev/null | wc -l)
+nmodels=$(ls -d data/models/model*/ 2>/dev/null | wc -l)
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
-  log "Stage 3: training $npairs models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
+  if [ "$nmodels" -gt 0 ]; then
+    log "Stage 3: training $nmodels shared models ($train_config), $train_jobs at a time (logs: exp/log/train_model.*.log)"
+    $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$nmodels" exp/log/train_model.JOB.log \
+      python -m serkit.bin.train --config "$train_config" --labels data/models/modelJOB/labels.txt \
+        --train-data data/models/modelJOB/train --dev-data data/models/modelJOB/dev \
+        --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=1
+  fi
+  # a pair scored with a shared model has exp/pair<k>/final.pt linked to it: --resume finds it and returns
+  log "Stage 3: training $npairs pair models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
   $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$npairs" exp/log/train.JOB.log \
     python -m serkit.bin.train --config "$train_config" --labels data/pairs/pairJOB/labels.txt \
       --train-data data/pairs/pairJOB/train --dev-data data/pairs/pairJOB/dev --exp-dir exp/pairJOB --resume \
@@ -83,10 +130,10 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
 fi
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
-  log "Stage 4: scoring each model on its test corpus"
+  log "Stage 4: scoring each model on its test corpus, deciding among the pair's labels"
   $train_cmd --max-jobs-run "$nj" JOB=1:"$npairs" exp/log/score.JOB.log \
     python -m serkit.bin.predict --num-threads 1 --model exp/pairJOB/final.pt --data data/pairs/pairJOB/test \
-      --out-dir exp/pairJOB/decode_test "&&" \
+      --label-subset data/pairs/pairJOB/labels.txt --out-dir exp/pairJOB/decode_test "&&" \
     python -m serkit.bin.compute_metrics --labels data/pairs/pairJOB/labels.txt data/pairs/pairJOB/test/utt2emo \
       exp/pairJOB/decode_test/utt2pred exp/pairJOB/scores
 fi

@@ -3,7 +3,8 @@
     python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "..." --out RESULTS.md
 
 Each ``<pairs>/pair<k>`` holds ``name`` (``<train>:<test>``), ``labels.txt`` and the data
-directories; ``<exp>/pair<k>/scores/scores.json`` holds its scores.
+directories (a pair scored with a shared model, such as the pooled one, holds only ``test`` and
+``trained_on``, the model's data folder); ``<exp>/pair<k>/scores/scores.json`` holds its scores.
 """
 from __future__ import annotations
 
@@ -24,23 +25,29 @@ def _pairs(pairs: Path, exp: Path) -> List[Dict]:
         if not scores.is_file():
             raise SerkitError(f"{scores} is missing; run the training and scoring stages first")
         train, test = (d / "name").read_text().strip().split(":")
+        n = {s: len(DataDir(d / s).utts) for s in ("train", "dev", "test") if (d / s).is_dir()}
+        if (d / "trained_on").is_file():  # scored with a shared model: its own training data
+            src = Path((d / "trained_on").read_text().strip())
+            n.update({s: len(DataDir(src / s).utts) for s in ("train", "dev") if (src / s).is_dir()})
         out.append({
             "train": train, "test": test, "labels": (d / "labels.txt").read_text().split(),
-            "scores": json.loads(scores.read_text()),
-            "n": {s: len(DataDir(d / s).utts) for s in ("train", "dev", "test") if (d / s).is_dir()},
+            "scores": json.loads(scores.read_text()), "n": n,
         })
     return out
 
 
 def render(rows: List[Dict], command: str) -> str:
-    trains = sorted({r["train"] for r in rows})
+    trains = sorted({r["train"] for r in rows}, key=lambda t: (t == "pooled", t))
     tests = sorted({r["test"] for r in rows})
     cell: Dict[Tuple[str, str], Dict] = {(r["train"], r["test"]): r for r in rows}
     out = ["# Cross-corpus results", "",
            f"Measured {time.strftime('%Y-%m-%d')} with:", "", "```bash", command, "```", "",
            "UA (%) on the labels each pair shares; rows: training corpus (or corpora joined by +), columns: test "
            "corpus. On the diagonal the model is tested on held-out speakers of its own corpus (within-corpus "
-           "reference, same labels and model); off the diagonal on the whole other corpus.", "",
+           "reference, same labels and model); off the diagonal on the whole other corpus."
+           + (" The pooled row is one model trained on all the corpora at once (their held-out speakers "
+              "excluded), scored on each corpus's held-out speakers (the diagonal's), deciding among that "
+              "corpus's labels." if any(r["train"] == "pooled" for r in rows) else ""), "",
            "| train \\ test | " + " | ".join(tests) + " |", "|---|" + "---:|" * len(tests)]
     for t in trains:
         cells = [f"{100 * cell[(t, s)]['scores']['ua']:.1f}" if (t, s) in cell else "" for s in tests]

@@ -21,7 +21,7 @@ import torch
 from serkit.data.audio import DEFAULT_SAMPLE_RATE, SILENCE_DBFS, rms_dbfs
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
-from serkit.dataset.examples import load_examples, write_labels
+from serkit.dataset.examples import load_examples, read_labels, write_labels
 from serkit.dataset.pipeline import tokenize_examples
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
@@ -55,6 +55,15 @@ def _silent_utterances(data_dir: str, utts: List[str], state: dict) -> List[str]
     return sorted(silent)
 
 
+def _decide_among(posteriors: np.ndarray, labels: List[str], subset: List[str], where: str) -> List[int]:
+    """Argmax over the columns of ``subset`` only (indices into ``labels``)."""
+    unknown = [x for x in subset if x not in labels]
+    if unknown:
+        raise SerkitError(f"{where}: labels {unknown} are not the model's ({' '.join(labels)})")
+    columns = [labels.index(x) for x in subset]
+    return [columns[int(i)] for i in np.argmax(posteriors[:, columns], axis=1)]
+
+
 def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--model", required=True, help="checkpoint (final.pt, best.pt or epoch_<n>.pt)")
@@ -64,6 +73,8 @@ def main(argv: List[str]) -> int:
     p.add_argument("--unknown-labels", choices=("error", "skip"), default="error",
                    help="utterances whose utt2emo label the model does not know: stop, or leave them out")
     p.add_argument("--num-threads", type=int, default=0)
+    p.add_argument("--label-subset", help="a label list: decide among these labels only (a model trained on "
+                   "more labels than the test corpus has, e.g. pooled corpora); posteriors stay as they are")
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
     if args.num_threads:
@@ -90,6 +101,8 @@ def main(argv: List[str]) -> int:
         )
     model = model_from_checkpoint(state)
     result = evaluate(model, examples, args.batch_size, torch.device("cpu"))
+    if args.label_subset:
+        result.hyps = _decide_among(result.posteriors, labels, read_labels(args.label_subset), args.label_subset)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "utt2pred", {u: labels[h] for u, h in zip(result.utts, result.hyps)})
