@@ -350,6 +350,7 @@ def make_crema(root: Path) -> Path:
     write_audio(wav / "1007_ABC_ANG_XX.wav", 16000)  # no sentence ABC
     write_audio(wav / "1092_DFA_ANG_XX.wav", 16000)  # no actor 1092
     write_audio(wav / "1008_DFA_ANG.wav", 16000)  # level missing
+    write_audio(wav / "1040_ITH_SAD_X.wav", 16000)  # the release's one-letter level: read as XX
     write_audio(root / "AudioMP3" / "1001_DFA_ANG_XX.wav", 16000)  # outside AudioWAV: not read
     write_junk(wav)
     rows = ["ActorID,Age,Sex,Race,Ethnicity"]
@@ -363,11 +364,12 @@ def test_crema_d(tmp_path, capsys, caplog):
     caplog.set_level(logging.INFO)
     root, data = make_crema(tmp_path / "crema"), tmp_path / "data"
     out = prepare("crema_d", [root, data], capsys)
-    assert "96 utterances, 91 speakers" in out and "5 files not used" in out
+    assert "97 utterances, 91 speakers" in out and "5 files not used" in out
     utt2emo, utt2spk = table(data, "utt2emo"), table(data, "utt2spk")
     assert utt2spk["1091_DFA_ANG_XX"] == "1091" and utt2emo["1091_DFA_ANG_XX"] == "angry"
     assert utt2emo["1003_WSI_HAP_LO"] == "happy" and utt2emo["1001_IEO_NEU_XX"] == "neutral"
     assert utt2emo["1004_TSI_FEA_MD"] == "fear" and utt2emo["1005_IWW_DIS_XX"] == "disgust"
+    assert utt2emo["1040_ITH_SAD_XX"] == "sad" and "1040_ITH_SAD_X.wav: emotion level 'X' read as XX" in caplog.text
     text = table(data, "text")
     assert text["1001_IEO_NEU_XX"] == "It's eleven o'clock"
     assert text["1003_WSI_HAP_LO"] == "We'll stop in a couple of minutes"
@@ -388,7 +390,7 @@ def test_crema_d_without_demographics(tmp_path, capsys):
     root, data = make_crema(tmp_path / "crema"), tmp_path / "data"
     (root / "VideoDemographics.csv").unlink()
     prepare("crema_d", [root / "AudioWAV", data], capsys)  # the AudioWAV folder itself as the root
-    assert not (data / "utt2gender").exists() and len(table(data, "utt2emo")) == 96
+    assert not (data / "utt2gender").exists() and len(table(data, "utt2emo")) == 97
     bad = tmp_path / "demo.csv"
     bad.write_text("ActorID,Age,Sex\n1001,30,Robot\n")
     proc = run_script([sys.executable, EGS / "crema_d" / "local" / "prepare_data.py", "--demographics", bad,

@@ -3,7 +3,8 @@
 
 Layout: ``<root>/AudioWAV/1001_DFA_ANG_XX.wav`` (``<root>`` may also be the AudioWAV folder
 itself): actor 1001-1091, sentence code (12 sentences, written to ``text``), emotion ANG DIS FEA
-HAP NEU SAD, level LO MD HI XX (unspecified). 7442 files, 16 kHz. Only AudioWAV is read when it
+HAP NEU SAD, level LO MD HI XX (unspecified; the release's ``1040_ITH_SAD_X`` is read as XX). 7442
+files, 16 kHz; any format soundfile reads (the shared copy is Opus in ``AudioOpus/*.ogg``). Only AudioWAV is read when it
 exists, so the MP3 and video copies of the full release are not picked up twice.
 
 Speaker id = the actor id (``1001``); utterance id = the file name (``1001_DFA_ANG_XX``), which
@@ -42,7 +43,9 @@ SENTENCES = {
     "WSI": "We'll stop in a couple of minutes",
 }
 LEVELS = ("LO", "MD", "HI", "XX")
-NAME = re.compile(r"^(\d{4})_([A-Za-z]{3})_([A-Za-z]{3})_([A-Za-z]{2})$")
+NAME = re.compile(r"^(\d{4})_([A-Za-z]{3})_([A-Za-z]{3})_([A-Za-z]{1,2})$")
+# Known misnamings of the release: the level of 1040_ITH_SAD_X is the unspecified one (XX).
+LEVEL_SPELLINGS = {"X": "XX"}
 SEX = {"male": "m", "female": "f", "m": "m", "f": "f"}
 logger = logging.getLogger("crema_d")
 
@@ -92,6 +95,10 @@ def parse(paths: List[Path], report: PrepReport, labels: LabelMap,
             report.reject(path, "name is not <actor>_<sentence>_<emotion>_<level> (e.g. 1001_DFA_ANG_XX)")
             continue
         actor, sentence, code, level = m.group(1), m.group(2).upper(), m.group(3), m.group(4).upper()
+        if level in LEVEL_SPELLINGS:
+            logger.info("%s: emotion level '%s' read as %s (a misnaming in the release)", path, level,
+                        LEVEL_SPELLINGS[level])
+            level = LEVEL_SPELLINGS[level]
         emotion = labels.lookup(code, str(path))
         problem = name_problem(actor, sentence, code, emotion, level)
         if problem:
