@@ -123,3 +123,15 @@ def test_pool_first_pools_before_normalising():
     usual = ConvBlock(1, 4, 3, (2, 2), "relu").eval()
     usual.load_state_dict(block.state_dict())
     assert not torch.allclose(usual(x), by_hand)  # a different layout, not a renaming
+
+
+@pytest.mark.parametrize("rnn_float32", [False, True])
+def test_rnn_float32_keeps_the_back_end_out_of_cpu_autocast(rnn_float32):
+    model = build_model("parallel_crnn", {**TINY_MODEL, "rnn_float32": rnn_float32}, 24, 4)
+    seen = {}
+    model.encoder.register_forward_hook(lambda m, i, o: seen.update(rnn=o.dtype))
+    model.branches[0].register_forward_hook(lambda m, i, o: seen.update(cnn=o.dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(torch.randn(2, 40, 24), torch.tensor([40, 30]))
+    assert seen["cnn"] == torch.bfloat16  # the band CNNs always follow the autocast
+    assert seen["rnn"] == logits.dtype == (torch.float32 if rnn_float32 else torch.bfloat16)

@@ -6,6 +6,7 @@ branch here sees only its own band of bins, so the branches really are parallel 
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
@@ -49,6 +50,9 @@ class ParallelCRNN(nn.Module):
         attention_hidden: int = 64  # 0: a single linear scoring layer
         pooling: str = "attention"  # attention | attentive_stats (weighted mean and std)
         dropout: float = 0.3
+        # Under CPU bfloat16 autocast (train.cpu_amp) only the band CNNs, where the cost is, run in
+        # bfloat16; the recurrent encoder, pooling and classifier stay float32 (egs/emodb/TUNING.md T6).
+        rnn_float32: bool = False
 
         def __post_init__(self) -> None:
             if self.rnn not in ("lstm", "gru"):
@@ -92,12 +96,19 @@ class ParallelCRNN(nn.Module):
         """Utterance vector ``[B, D]`` and attention weights ``[B, T', heads]``."""
         x = self.dropout(self.frame_features(feats, lengths))
         lengths = pooled_lengths(lengths, self.time_stride).clamp(max=x.shape[1])
-        x = self.encoder(x, lengths)
-        return self.pooling(x, lengths_to_mask(lengths, x.shape[1]))
+        with self._back_end_precision():
+            x = self.encoder(x.float() if self.config.rnn_float32 else x, lengths)
+            return self.pooling(x, lengths_to_mask(lengths, x.shape[1]))
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         pooled, _ = self.encode(feats, lengths)
-        return self.classifier(self.dropout(pooled))
+        with self._back_end_precision():
+            return self.classifier(self.dropout(pooled))
+
+    def _back_end_precision(self):
+        if self.config.rnn_float32 and torch.is_autocast_enabled("cpu"):
+            return torch.autocast("cpu", enabled=False)
+        return nullcontext()
 
 
 @register("crnn")
