@@ -15,7 +15,8 @@ from serkit.augment import limit_peak, mix_noise, reverberate, simulated_rir, sp
 from serkit.augment.datadir import augment_data_dir, perturb_data_dir_speed, perturb_entry
 from serkit.augment.noise_dir import prepare_noise_dir
 from serkit.data import audio
-from serkit.data.audio import AudioLoader, load_audio, wav_perturb_argv
+from serkit.augment.perturb import command_argv
+from serkit.data.audio import AudioLoader, load_audio
 from serkit.data.datadir import DataDir
 from serkit.data.table import read_table, write_table
 from serkit.data.validate import validate_data_dir
@@ -158,7 +159,7 @@ def test_limit_peak_scales_only_what_would_clip():
     ("sox a.wav -t wav - speed 0.9", False),
 ])
 def test_only_a_single_wav_perturb_command_takes_the_fast_path(command, fast):
-    assert (wav_perturb_argv(command) is not None) == fast
+    assert (command_argv(command) is not None) == fast
 
 
 def test_fast_path_gives_the_samples_bash_gets(tmp_path, no_subprocess):
@@ -173,14 +174,15 @@ def test_fast_path_gives_the_samples_bash_gets(tmp_path, no_subprocess):
         load_audio(f"python -m serkit.bin.wav_perturb --noise x.wav '{tmp_path / 'a b.wav'}' - |")
 
 
-def test_noise_only_pipe_does_not_import_torch(tmp_path):
+def test_reading_a_perturbed_entry_does_not_import_torch(tmp_path):
     sf.write(tmp_path / "a.wav", voiced_signal(0.3), RATE, subtype="PCM_16")
     noise = read_table(_noise_dir(tmp_path) / "wav.scp")["n1"]
-    code = ("import sys; from serkit.bin.wav_perturb import perturb_from_args; "
-            f"x, r = perturb_from_args(['--noise', {noise!r}, '--snr', '10', {str(tmp_path / 'a.wav')!r}, '-']); "
-            "print(len(x), r, 'torch' in sys.modules)")
+    entry = (f"python -m serkit.bin.wav_perturb --speed 1.2 --sim-rt60 0.3 --noise {noise} --snr 10 "
+             f"{tmp_path / 'a.wav'} - |")
+    code = f"import sys; from serkit.data.audio import load_audio; x = load_audio({entry!r}); " \
+           "print(len(x), 'torch' in sys.modules)"
     proc = run_script([sys.executable, "-c", code])
-    assert proc.stdout.split() == ["4800", "16000", "False"]
+    assert proc.stdout.split() == ["4000", "False"]
 
 
 # --- data directory tools ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import soundfile as sf
 
 from conftest import emodb_wavs, voiced_signal
 from serkit.errors import AudioError, ConfigError
+from serkit.feats.frontends import build_frontend
 from serkit.feats.config import FeatureConfig, LogMelConfig, load_feature_config
 
 knf = pytest.importorskip("kaldi_native_fbank")
@@ -34,7 +35,7 @@ def _reference(samples: np.ndarray, kind: str) -> np.ndarray:
 
 
 def _compare(samples, kind, tol):
-    ours = FeatureConfig(feat_type=kind).frontend()(samples)
+    ours = build_frontend(FeatureConfig(feat_type=kind))(samples)
     ref = _reference(samples, kind)
     assert ours.shape == ref.shape
     assert np.max(np.abs(ours - ref)) < tol
@@ -54,7 +55,7 @@ def test_kaldi_features_match_kaldi_native_fbank_on_real_speech(kind, tol):
 
 
 def test_logmel_is_128_bins_25ms_hamming_10ms_shift():
-    frontend = FeatureConfig(feat_type="logmel").frontend()
+    frontend = build_frontend(FeatureConfig(feat_type="logmel"))
     samples = voiced_signal(1.0)
     feats = frontend(samples)
     # 25 ms window (400 samples) every 10 ms (160), no padding: 1 + (16000 - 400) // 160 frames
@@ -64,20 +65,20 @@ def test_logmel_is_128_bins_25ms_hamming_10ms_shift():
 
 
 def test_logmel_matches_an_independent_numpy_computation():
-    frontend = FeatureConfig(feat_type="logmel").frontend()
+    frontend = build_frontend(FeatureConfig(feat_type="logmel"))
     samples = voiced_signal(0.3, seed=5)
     feats = frontend(samples)
     win = np.hamming(400)  # numpy's symmetric Hamming window
     frame = samples[160 * 7: 160 * 7 + 400] * win
     power = np.abs(np.fft.rfft(frame, 1024)) ** 2
-    fb = frontend._logmel.mel_fb.numpy()
+    fb = frontend.logmel.mel_fb.numpy()
     np.testing.assert_allclose(feats[7], np.log(power @ fb + 1e-6), rtol=1e-4, atol=1e-4)
 
 
 def test_logmel_tone_peaks_in_the_right_band():
-    frontend = FeatureConfig(feat_type="logmel").frontend()
+    frontend = build_frontend(FeatureConfig(feat_type="logmel"))
     t = np.arange(16000) / 16000
-    fb = frontend._logmel.mel_fb.numpy()
+    fb = frontend.logmel.mel_fb.numpy()
     centres = (np.arange(fb.shape[0]) * 8000 / (fb.shape[0] - 1)) @ fb / fb.sum(0)
     for hz in (300.0, 1000.0, 4000.0):
         feats = frontend((0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32))
@@ -86,13 +87,13 @@ def test_logmel_tone_peaks_in_the_right_band():
 
 
 def test_spectrogram_dim():
-    feats = FeatureConfig(feat_type="spectrogram").frontend()(voiced_signal(0.5))
+    feats = build_frontend(FeatureConfig(feat_type="spectrogram"))(voiced_signal(0.5))
     assert feats.shape[1] == 257
 
 
 def test_audio_shorter_than_a_frame_is_an_audio_error():
     with pytest.raises(AudioError, match="shorter than one 25 ms frame"):
-        FeatureConfig(feat_type="fbank").frontend()(np.zeros(100, dtype=np.float32))
+        build_frontend(FeatureConfig(feat_type="fbank"))(np.zeros(100, dtype=np.float32))
 
 
 def test_config_yaml_sections_and_override(tmp_path):
@@ -117,9 +118,16 @@ def test_bad_config_names_file_line_and_fix(tmp_path, text, expected):
     conf = tmp_path / "feats.yaml"
     conf.write_text(text)
     with pytest.raises(ConfigError, match=expected):
-        load_feature_config(conf).frontend()
+        build_frontend(load_feature_config(conf))
 
 
 def test_logmel_config_rejects_bad_scale():
     with pytest.raises(ValueError, match="mel_scale"):
         LogMelConfig(mel_scale="bark")
+
+
+def test_every_feature_section_has_a_front_end():
+    from serkit.feats.config import FEAT_TYPES
+    from serkit.feats.frontends import FRONTENDS
+
+    assert set(FRONTENDS) == set(FEAT_TYPES) == {"fbank", "mfcc", "spectrogram", "logmel"}

@@ -123,7 +123,7 @@ def _training_posteriors(data, tmp_path, state):
     """Posteriors the training pipeline gives: features, per-speaker CMVN stats, load_examples, evaluate."""
     from serkit.bin import compute_cmvn_stats, compute_feats
     from serkit.dataset.examples import load_examples
-    from serkit.models.registry import model_from_checkpoint
+    from serkit.models import model_from_checkpoint
     from serkit.train.trainer import evaluate
 
     conf = tmp_path / "feats.yaml"

@@ -11,6 +11,7 @@ from serkit.data.datadir import DataDir
 from serkit.data.table import read_table
 from serkit.feats.ark import load_scp
 from serkit.feats.cmvn import accumulate
+from serkit.feats.frontends import build_frontend
 from serkit.feats.config import FeatureConfig
 
 kio = pytest.importorskip("kaldi_native_io")
@@ -24,7 +25,7 @@ def test_parallel_extraction_writes_sorted_feats_and_frames(tmp_path, data_dir):
     assert list(feats) == sorted(d.utts)
     frames = read_table(data_dir / "utt2num_frames")
     mats = load_scp(data_dir / "feats.scp")
-    frontend = FeatureConfig(feat_type="fbank").frontend()
+    frontend = build_frontend(FeatureConfig(feat_type="fbank"))
     wav = d.table("wav.scp")
     for utt, mat in mats.items():
         assert int(frames[utt]) == mat.shape[0]
@@ -141,7 +142,7 @@ def test_two_concurrent_extractions_leave_one_consistent_result(tmp_path, data_d
     assert winners, {ft: p.stderr.read() for ft, p in procs.items()}
     final = (data_dir / "feats_type").read_text().strip()
     assert final in winners
-    assert _dims(data_dir) == {FeatureConfig(feat_type=final).frontend().dim}
+    assert _dims(data_dir) == {build_frontend(FeatureConfig(feat_type=final)).dim}
     assert f"feat_type: {final}" in (data_dir / "feats_config.yaml").read_text()
     for ft, code in codes.items():
         if code != 0:

@@ -11,8 +11,7 @@ import pytest
 from scipy.signal import resample as fft_resample
 
 from conftest import voiced_signal
-from serkit.data.audio import resample
-from serkit.infer.audio_stream import ChunkResampler
+from serkit.data.resample import ChunkResampler, resample
 
 RATES = [8000, 11025, 22050, 24414, 32000, 44100, 48000, 96000]
 EDGE = 800  # output samples at either end left out: filter start-up, and the sweep's own onset

@@ -19,7 +19,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from serkit.data.audio import DEFAULT_SAMPLE_RATE, load_audio, wav_perturb_argv
+from serkit.augment import perturb
+from serkit.augment.perturb import WAV_PERTURB, num
+from serkit.data.audio import DEFAULT_SAMPLE_RATE, load_audio
 from serkit.data.corpus import probe_duration
 from serkit.data.datadir import ALL_TABLES, RECO_TABLES, DataDir, ensure_dir
 from serkit.data.ops import Tables, project, write_tables
@@ -28,20 +30,11 @@ from serkit.errors import DataDirError, SerkitError
 
 logger = logging.getLogger(__name__)
 
-WAV_PERTURB = "python -m serkit.bin.wav_perturb"
 # Derived from the audio: stale in a perturbed copy.
 NOT_COPIED = ("feats.scp", "cmvn.scp", "utt2num_frames")
 # Marks noise (and data made with it) held out for robustness tests: never train on it.
 HELD_OUT = "HELD_OUT"
 UTT2AUG = "utt2aug"
-# wav_perturb applies its stages in this fixed order.
-_STAGE_ORDER = {"speed": 0, "reverb": 1, "noise": 2}
-
-
-def num(x: float) -> str:
-    """Shortest exact text of a number: 0.9, 10, 0.35."""
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
 
 
 def speed_tag(factor: float) -> str:
@@ -56,66 +49,6 @@ def stable_rng(seed: int, key: str, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, stream, digest])
 
 
-def _stages(ns) -> List[int]:
-    out = []
-    if ns.speed != 1.0:
-        out.append(_STAGE_ORDER["speed"])
-    if ns.rir is not None or ns.sim_rt60 is not None:
-        out.append(_STAGE_ORDER["reverb"])
-    if ns.noise is not None:
-        out.append(_STAGE_ORDER["noise"])
-    return out
-
-
-def _options(ns) -> List[str]:
-    """Canonical wav_perturb options of a parsed command (positionals excluded)."""
-    out: List[str] = []
-    if ns.speed != 1.0:
-        out += ["--speed", num(ns.speed)]
-    if ns.rir is not None:
-        out += ["--rir", ns.rir]
-    if ns.sim_rt60 is not None:
-        out += ["--sim-rt60", num(ns.sim_rt60), "--sim-seed", str(ns.sim_seed)]
-    if ns.noise is not None:
-        out += ["--noise", ns.noise, "--noise-offset", num(ns.noise_offset), "--snr", num(ns.snr)]
-    if ns.sample_rate:
-        out += ["--sample-rate", str(ns.sample_rate)]
-    return out
-
-
-def _merged(command: str, options: List[str]) -> Optional[str]:
-    """One wav_perturb command doing ``command``'s work and then ``options``', if possible.
-
-    Possible when ``command`` is a single wav_perturb command (the fast-path form) and all of its
-    stages come before the new ones in wav_perturb's fixed order (speed, reverb, noise): e.g. a
-    speed-perturbed copy that then gets noise. The result equals the chained pipe up to the
-    16-bit rounding between the two commands, and is read in-process instead of two spawns.
-    """
-    from serkit.bin import wav_perturb
-
-    argv = wav_perturb_argv(command)
-    if argv is None:
-        return None
-    try:
-        old = wav_perturb.parse_args(argv)
-        new = wav_perturb.parse_args(options + ["-", "-"])
-    except SerkitError:
-        return None
-    old_stages, new_stages = _stages(old), _stages(new)
-    if old.input == "-" or old.sample_rate != new.sample_rate or not new_stages:
-        return None
-    if old_stages and max(old_stages) >= min(new_stages):
-        return None
-    # the new stages are absent from the old command: copy their settings over
-    if new.speed != 1.0:
-        old.speed = new.speed
-    if _STAGE_ORDER["reverb"] in new_stages:
-        old.rir, old.sim_rt60, old.sim_seed = new.rir, new.sim_rt60, new.sim_seed
-    if _STAGE_ORDER["noise"] in new_stages:
-        old.noise, old.noise_offset, old.snr = new.noise, new.noise_offset, new.snr
-    return f"{WAV_PERTURB} {shlex.join(_options(old) + [old.input, '-'])} |"
-
-
 def perturb_entry(entry: str, options: List[str]) -> str:
     """The wav.scp entry that reads ``entry`` through ``wav_perturb OPTIONS``.
 
@@ -125,7 +58,7 @@ def perturb_entry(entry: str, options: List[str]) -> str:
     """
     entry = entry.strip()
     if entry.endswith("|"):
-        merged = _merged(entry[:-1].strip(), options)
+        merged = perturb.merged(entry[:-1].strip(), options)
         if merged is not None:
             return merged
         return f"{entry} {WAV_PERTURB} {shlex.join(options)} - - |"

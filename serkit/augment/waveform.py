@@ -38,7 +38,7 @@ def speed_perturb(samples: np.ndarray, sample_rate: int, factor: float) -> np.nd
     source_rate = int(round(factor * sample_rate))
     if source_rate == sample_rate:
         return np.asarray(samples, dtype=np.float32)
-    from serkit.data.audio import resample
+    from serkit.data.resample import resample
 
     return resample(np.asarray(samples, dtype=np.float32), source_rate, sample_rate)
 

@@ -49,7 +49,9 @@ def main(argv: List[str]) -> int:
 
     torch.set_num_threads(args.num_threads)
     config = load_feature_config(args.config, args.feat_type)
-    frontend = config.frontend()
+    from serkit.feats.frontends import build_frontend
+
+    frontend = build_frontend(config)
     data = DataDir(args.data_dir)
     loader = data.audio_loader(config.sample_rate)
     utts = data.utts

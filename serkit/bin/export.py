@@ -71,7 +71,7 @@ def main(argv: List[str]) -> int:
     torch.set_num_threads(1)
     scores = cards.load_scores(args.scores) if args.scores else None
     state = cards.load_serkit_checkpoint(args.model)
-    from serkit.models.registry import uses_text
+    from serkit.models import uses_text
 
     if uses_text(state["model_name"]):
         raise SerkitError(

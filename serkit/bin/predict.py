@@ -25,7 +25,7 @@ from serkit.dataset.examples import load_examples, read_labels, write_labels
 from serkit.dataset.pipeline import tokenize_examples
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
-from serkit.models.registry import model_from_checkpoint, uses_text
+from serkit.models import model_from_checkpoint, uses_text
 from serkit.text.tokenizer import TextConfig, Tokenizer
 from serkit.train.checkpoint import load_checkpoint
 from serkit.train.trainer import evaluate

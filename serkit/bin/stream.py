@@ -57,7 +57,8 @@ def main(argv: List[str]) -> int:
     import torch
 
     from serkit.errors import SerkitError
-    from serkit.infer.audio_stream import ChunkResampler, file_blocks, pcm_blocks
+    from serkit.data.resample import ChunkResampler
+    from serkit.infer.audio_stream import file_blocks, pcm_blocks
     from serkit.infer.recognizer import Recognizer
     from serkit.infer.streaming import StreamingRecognizer
 

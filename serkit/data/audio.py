@@ -1,16 +1,16 @@
 """Reading the audio a ``wav.scp`` entry names: a file, a pipe, or a Kaldi ark offset.
 
 All audio leaves here as mono float32 in [-1, 1] at the requested sample rate: stereo is mixed
-down, other rates are resampled with soxr (:func:`resample`). Anything unreadable raises :class:`AudioError`
+down, other rates are resampled with soxr (:mod:`serkit.data.resample`). Anything unreadable raises :class:`AudioError`
 naming the entry and what to do; callers decide whether that is fatal or a counted skip.
 """
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
 import re
-import shlex
 import subprocess
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -18,11 +18,12 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 import soundfile as sf
 
+from serkit.augment import perturb
+from serkit.data.resample import DEFAULT_SAMPLE_RATE, resample
 from serkit.errors import AudioError, SerkitError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SAMPLE_RATE = 16000
 # Audio quieter than this (RMS) is "silent": a model's posteriors for it mean nothing, and
 # serkit-infer, serkit-stream and serkit.bin.predict flag it.
 SILENCE_DBFS = -60.0
@@ -83,48 +84,16 @@ def _run_pipe(command: str, what: str) -> bytes:
 
 # In-process fast path for augmentation pipes. Augmented data directories (serkit.augment)
 # hold wav.scp entries like 'python -m serkit.bin.wav_perturb --speed 0.9 a.wav - |': valid
-# shell pipes for Kaldi tools and anyone else, but a Python start (and a torch import) per
-# utterance when spawned. When the command is exactly one such command, serkit runs it
-# in-process instead and gets the very samples the command would write. Anything that needs a
-# shell (a second command, redirections, expansions, globs) keeps the subprocess path.
-_SHELL_SPECIAL = set("$`\\*?[]{}~!#\n\r")  # expansions, globs, escapes, comments: leave them to bash
-_OPERATOR_CHARS = set("();<>|&")
-_PYTHON = re.compile(r"^python[0-9.]*$")
-_WAV_PERTURB = ["-m", "serkit.bin.wav_perturb"]
-
-
-def wav_perturb_argv(command: str) -> Optional[List[str]]:
-    """The arguments of ``command`` if it is exactly ``<python> -m serkit.bin.wav_perturb ARGS -``.
-
-    ``command`` is a pipe entry without its trailing ``|``. None when it is anything else: more
-    than one command, or shell syntax beyond plain words and quotes (where bash could expand,
-    glob or redirect something, only bash knows what the command does).
-    """
-    if _SHELL_SPECIAL.intersection(command):
-        return None
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    try:
-        tokens = list(lexer)
-    except ValueError:  # unbalanced quotes
-        return None
-    if any(tok and set(tok) <= _OPERATOR_CHARS for tok in tokens):  # |, ;, &&, >, 2>&1 ...
-        return None
-    if len(tokens) < 5 or not _PYTHON.match(os.path.basename(tokens[0])) or tokens[1:3] != _WAV_PERTURB:
-        return None
-    argv = tokens[3:]
-    return argv if argv[-1] == "-" else None
-
-
+# shell pipes for Kaldi tools and anyone else, but a Python start per utterance when spawned.
+# When the command is exactly one such command (perturb.command_argv), serkit computes it
+# in-process and gets the very samples the command would write.
 def _run_wav_perturb(argv: List[str], what: str) -> Optional[Tuple[np.ndarray, int]]:
-    """Run wav_perturb in-process; None when it must read stdin (then only bash can feed it)."""
-    from serkit.bin import wav_perturb  # imported only when such an entry is read; no torch yet
-
+    """The samples of a wav_perturb command; None when it reads stdin (only bash can feed it)."""
     try:
-        args = wav_perturb.parse_args(argv)
-        if args.input == "-" or args.output != "-":
+        p = perturb.parse(argv)
+        if p.input == "-" or p.output != "-":
             return None
-        samples, rate = wav_perturb.perturb(args)
+        samples, rate = perturb.apply(p, load_audio, _load_shared)
     except SerkitError as err:
         raise AudioError(f"{what}: wav_perturb failed: {err}") from None
     except SystemExit:  # --help: not a readable entry
@@ -132,12 +101,20 @@ def _run_wav_perturb(argv: List[str], what: str) -> Optional[Tuple[np.ndarray, i
     return samples.reshape(-1, 1), rate
 
 
+@functools.lru_cache(maxsize=16)
+def _load_shared(entry: str, rate: int, what: str) -> np.ndarray:
+    """Noise recordings and RIRs are reused across utterances: read each once per process."""
+    samples = load_audio(entry, rate, what)
+    samples.setflags(write=False)
+    return samples
+
+
 def read_raw(entry: str, what: str = "") -> Tuple[np.ndarray, int]:
     """Decode a wav.scp value to ``(samples[frames, channels], rate)`` without conversion."""
     what = what or entry
     entry = entry.strip()
     if entry.endswith("|"):
-        argv = wav_perturb_argv(entry[:-1])
+        argv = perturb.command_argv(entry[:-1])
         fast = _run_wav_perturb(argv, what) if argv is not None else None
         if fast is not None:
             return fast
@@ -174,29 +151,6 @@ def rms_dbfs(samples: np.ndarray) -> float:
 def to_mono(samples: np.ndarray) -> np.ndarray:
     """Mix ``[frames, channels]`` down to one channel."""
     return samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)
-
-
-# soxr's "high quality" recipe (libsoxr's SOXR_HQ, librosa's default): 20-bit precision, a
-# linear-phase filter whose passband ends at 91% of the lower Nyquist frequency. Measured on
-# 8-96 kHz -> 16 kHz (tests/test_resample.py): a sine sweep within 90 dB SNR of the analytic
-# 16 kHz sweep, tones above 8 kHz attenuated by more than 130 dB.
-RESAMPLE_QUALITY = "HQ"
-
-
-def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
-    """Band-limited resampling of mono float32 audio with soxr, for any pair of rates.
-
-    Unlike a gcd-based polyphase kernel, soxr's cost does not depend on how the two rates
-    relate: 24,414 Hz -> 16 kHz is as cheap as 48 kHz -> 16 kHz (bench/RESULTS.md).
-    """
-    if rate == target_rate:
-        return samples
-    import soxr
-
-    if rate <= 0 or target_rate <= 0:
-        raise AudioError(f"cannot resample from {rate} Hz to {target_rate} Hz")
-    samples = np.ascontiguousarray(samples, dtype=np.float32)
-    return soxr.resample(samples, rate, target_rate, quality=RESAMPLE_QUALITY)
 
 
 def load_audio(entry: str, sample_rate: int = DEFAULT_SAMPLE_RATE, what: str = "") -> np.ndarray:

@@ -144,7 +144,7 @@ def model_and_meta(state: Mapping[str, Any], where: str, feats_config: Optional[
     import torch
 
     from serkit.export.modules import probe_model
-    from serkit.models.registry import model_from_checkpoint
+    from serkit.models import model_from_checkpoint
 
     try:
         model = model_from_checkpoint(state)
@@ -166,7 +166,9 @@ def model_and_meta(state: Mapping[str, Any], where: str, feats_config: Optional[
         raise ConfigError(f"{where}: trained on {recorded} features but the feature config says {fconf.feat_type}")
     input_dim = int(state["input_dim"])
     try:
-        dim = fconf.frontend().dim
+        from serkit.feats.frontends import build_frontend  # torch: only when the dimension is asked
+
+        dim = build_frontend(fconf).dim
     except SerkitError:
         raise
     except Exception as err:

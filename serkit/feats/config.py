@@ -1,11 +1,11 @@
 """Feature configuration (``conf/feats.yaml``): one section of options per front end.
 
-Kept free of torch so that reading and checking a config is instant.
+Kept free of torch so that reading and checking a config is instant;
+``serkit.feats.frontends.build_frontend(config)`` makes the front end a config describes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, Type
+from dataclasses import dataclass, field, fields
 
 from serkit.feats.denoise import DenoiseConfig
 from serkit.utils.config import from_dict, load_yaml
@@ -74,14 +74,6 @@ class LogMelConfig:
             raise ValueError(f"mel_scale '{self.mel_scale}' is not slaney or htk")
 
 
-FRONTEND_CONFIGS: Dict[str, Type] = {
-    "fbank": FbankConfig,
-    "mfcc": MfccConfig,
-    "spectrogram": SpectrogramConfig,
-    "logmel": LogMelConfig,
-}
-
-
 @dataclass
 class FeatureConfig:
     """``conf/feats.yaml``: the chosen ``feat_type`` and one section of options per type."""
@@ -95,16 +87,14 @@ class FeatureConfig:
     denoise: DenoiseConfig = field(default_factory=DenoiseConfig)  # spectral subtraction, before the front end
 
     def __post_init__(self) -> None:
-        if self.feat_type not in FRONTEND_CONFIGS:
-            raise ValueError(f"feat_type '{self.feat_type}' is not one of {', '.join(FRONTEND_CONFIGS)}")
+        if self.feat_type not in FEAT_TYPES:
+            raise ValueError(f"feat_type '{self.feat_type}' is not one of {', '.join(FEAT_TYPES)}")
         if self.sample_rate < 1000:
             raise ValueError(f"sample_rate {self.sample_rate} is not a plausible audio rate")
 
-    def frontend(self):
-        """The :class:`serkit.feats.frontends.Frontend` this config describes."""
-        from serkit.feats.frontends import Frontend
 
-        return Frontend(self.feat_type, getattr(self, self.feat_type), self.sample_rate, self.denoise)
+# Every front end has a section of its own (serkit.feats.frontends.FRONTENDS computes them).
+FEAT_TYPES = tuple(f.name for f in fields(FeatureConfig) if f.name not in ("feat_type", "sample_rate", "denoise"))
 
 
 def load_feature_config(path=None, feat_type: str = "") -> FeatureConfig:

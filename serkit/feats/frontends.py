@@ -1,4 +1,4 @@
-"""Feature front ends, selected by name from one registry.
+"""Feature front ends, selected by ``feat_type`` from one registry (:data:`FRONTENDS`).
 
 ``fbank``, ``mfcc`` and ``spectrogram`` are Kaldi's (torchaudio.compliance.kaldi, option names
 as in Kaldi); they see samples on the 16-bit integer scale, as Kaldi binaries do, so their
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Callable, Optional
+from typing import Callable, Dict
 
 import numpy as np
 import torch
@@ -17,8 +17,8 @@ import torchaudio
 import torchaudio.compliance.kaldi as kaldi
 
 from serkit.errors import AudioError, ConfigError
-from serkit.feats.config import LogMelConfig
-from serkit.feats.denoise import DenoiseConfig, spectral_subtraction
+from serkit.feats.config import FeatureConfig, LogMelConfig
+from serkit.feats.denoise import spectral_subtraction
 
 INT16_SCALE = 32768.0
 
@@ -56,21 +56,19 @@ class LogMel(torch.nn.Module):
         return torch.log(spec @ self.mel_fb + self.log_floor)
 
 
-def _kaldi_call(fn: Callable, config, samples: np.ndarray, sample_rate: int) -> torch.Tensor:
-    wave = torch.from_numpy(samples).unsqueeze(0) * INT16_SCALE
-    return fn(wave, sample_frequency=float(sample_rate), **dataclasses.asdict(config))
-
-
 class Frontend:
-    """A named front end: ``frontend(samples) -> [frames, dim]`` float32 numpy array."""
+    """A front end: ``frontend(samples) -> [frames, dim]`` float32 numpy array, for mono float32
+    samples in [-1, 1] at the config's rate (spectral subtraction first when the config asks)."""
 
-    def __init__(self, feat_type: str, config, sample_rate: int, denoise: Optional[DenoiseConfig] = None) -> None:
-        self.feat_type = feat_type
-        self.denoise = denoise if denoise is not None and denoise.enabled else None
-        self.config = config
-        self.sample_rate = sample_rate
-        self._logmel = LogMel(config, sample_rate) if feat_type == "logmel" else None
-        self.frame_length = int(round(sample_rate * config.frame_length / 1000))
+    def __init__(self, config: FeatureConfig) -> None:
+        self.feat_type = config.feat_type
+        self.config = getattr(config, config.feat_type)  # this front end's section
+        self.sample_rate = config.sample_rate
+        self.denoise = config.denoise if config.denoise.enabled else None
+        self.frame_length = int(round(self.sample_rate * self.config.frame_length / 1000))
+
+    def compute(self, samples: np.ndarray) -> torch.Tensor:
+        raise NotImplementedError
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         if len(samples) < self.frame_length:
@@ -81,10 +79,7 @@ class Frontend:
         if self.denoise is not None:
             samples = spectral_subtraction(samples, self.sample_rate, self.denoise)
         with torch.no_grad():
-            if self._logmel is not None:
-                feats = self._logmel(torch.from_numpy(samples).unsqueeze(0))[0]
-            else:
-                feats = _kaldi_call(_KALDI_FNS[self.feat_type], self.config, samples, self.sample_rate)
+            feats = self.compute(samples)
         return feats.numpy().astype(np.float32, copy=False)
 
     @property
@@ -92,4 +87,38 @@ class Frontend:
         return int(self(np.zeros(self.frame_length, dtype=np.float32)).shape[1])
 
 
-_KALDI_FNS = {"fbank": kaldi.fbank, "mfcc": kaldi.mfcc, "spectrogram": kaldi.spectrogram}
+class KaldiFrontend(Frontend):
+    """Kaldi's fbank, MFCC or spectrogram (torchaudio.compliance.kaldi), on the 16-bit scale."""
+
+    def __init__(self, config: FeatureConfig, fn: Callable) -> None:
+        super().__init__(config)
+        self.fn = fn
+
+    def compute(self, samples: np.ndarray) -> torch.Tensor:
+        wave = torch.from_numpy(samples).unsqueeze(0) * INT16_SCALE
+        return self.fn(wave, sample_frequency=float(self.sample_rate), **dataclasses.asdict(self.config))
+
+
+class LogMelFrontend(Frontend):
+    def __init__(self, config: FeatureConfig) -> None:
+        super().__init__(config)
+        self.logmel = LogMel(self.config, self.sample_rate)
+
+    def compute(self, samples: np.ndarray) -> torch.Tensor:
+        return self.logmel(torch.from_numpy(samples).unsqueeze(0))[0]
+
+
+# The front ends by feat_type: one per section of FeatureConfig (tests/test_feats.py checks both agree).
+FRONTENDS: Dict[str, Callable[[FeatureConfig], Frontend]] = {
+    "fbank": lambda config: KaldiFrontend(config, kaldi.fbank),
+    "mfcc": lambda config: KaldiFrontend(config, kaldi.mfcc),
+    "spectrogram": lambda config: KaldiFrontend(config, kaldi.spectrogram),
+    "logmel": LogMelFrontend,
+}
+
+
+def build_frontend(config: FeatureConfig) -> Frontend:
+    """The front end ``config`` describes (its ``feat_type`` section, its sample rate, denoising)."""
+    if config.feat_type not in FRONTENDS:
+        raise ConfigError(f"feat_type '{config.feat_type}' has no front end; known: {', '.join(FRONTENDS)}")
+    return FRONTENDS[config.feat_type](config)

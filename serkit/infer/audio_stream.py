@@ -1,5 +1,5 @@
-"""Audio arriving in blocks: raw 16-bit PCM or WAV from a pipe, audio files read block by block,
-and a resampler that gives, block by block, what resampling the whole stream would give."""
+"""Audio arriving in blocks: raw 16-bit PCM or WAV from a pipe, audio files read block by block
+(resampled as they arrive with :class:`serkit.data.resample.ChunkResampler`)."""
 from __future__ import annotations
 
 import logging
@@ -7,38 +7,11 @@ import struct
 from typing import BinaryIO, Iterator, Tuple
 
 import numpy as np
-from serkit.data.audio import RESAMPLE_QUALITY, check_complete
+
+from serkit.data.audio import check_complete
 from serkit.errors import AudioError
 
 logger = logging.getLogger(__name__)
-
-
-class ChunkResampler:
-    """Resampling of a stream that arrives in blocks (soxr's streaming resampler).
-
-    The concatenated output of :meth:`push` and :meth:`flush` equals
-    ``serkit.data.audio.resample`` of the whole stream, so a streamed file gives the same samples
-    as the file read at once.
-    """
-
-    def __init__(self, orig: int, target: int) -> None:
-        import soxr
-
-        self.orig, self.target = orig, target
-        self._stream = (
-            soxr.ResampleStream(orig, target, 1, dtype="float32", quality=RESAMPLE_QUALITY) if orig != target else None
-        )
-
-    def push(self, samples: np.ndarray) -> np.ndarray:
-        samples = np.ascontiguousarray(samples, dtype=np.float32)
-        if self._stream is None:
-            return samples
-        return self._stream.resample_chunk(samples, last=False)
-
-    def flush(self) -> np.ndarray:
-        if self._stream is None:
-            return np.zeros(0, np.float32)
-        return self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes:

@@ -28,7 +28,8 @@ import numpy as np
 from serkit.data.audio import read_raw, to_mono
 from serkit.errors import AudioError
 from serkit.feats.cmvn import accumulate, mean_std
-from serkit.infer.audio_stream import ChunkResampler, file_blocks
+from serkit.data.resample import ChunkResampler
+from serkit.infer.audio_stream import file_blocks
 from serkit.infer.recognizer import Prediction, Recognizer
 
 logger = logging.getLogger(__name__)

@@ -21,10 +21,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from serkit.data.audio import SILENCE_DBFS, read_raw, resample, rms_dbfs, to_mono
+from serkit.data.audio import SILENCE_DBFS, read_raw, rms_dbfs, to_mono
+from serkit.data.resample import resample
 from serkit.errors import AudioError, SerkitError
 from serkit.export.card import ModelMeta
 from serkit.feats.cmvn import accumulate, mean_std
+from serkit.feats.frontends import build_frontend
 from serkit.infer.backends import load_backend, onnx_backend, pad_batch
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class Recognizer:
         self.backend = backend
         self.labels = list(meta.labels)
         self.feature_config = meta.feature_config()
-        self.frontend = self.feature_config.frontend()
+        self.frontend = build_frontend(self.feature_config)
         self.sample_rate = self.feature_config.sample_rate
         self.silence_dbfs = silence_dbfs
         self.batch_size = max(1, batch_size) if meta.padding_invariant else 1

@@ -19,11 +19,11 @@ def flops_per_second_of_audio(model: torch.nn.Module, input_dim: int, frame_rate
     """Forward FLOPs (multiply-add = 2) per second of audio, counted by torch's FlopCounterMode
     on ``seconds`` of input at ``frame_rate`` frames per second (convolutions, matmuls, RNNs);
     text-reading models also get a transcript of ``TOKENS_PER_SECOND`` pieces per second."""
-    from serkit.models.registry import run_model, uses_text
+    from serkit.models.registry import reads_text, run_model
 
     frames = int(round(frame_rate * seconds))
     tokens = None
-    if uses_text(model):  # a transcript of TOKENS_PER_SECOND pieces per second of audio
+    if reads_text(model):  # a transcript of TOKENS_PER_SECOND pieces per second of audio
         n = max(1, int(round(TOKENS_PER_SECOND * seconds)))
         tokens = (torch.full((1, n), 2, dtype=torch.long), torch.tensor([n]))
     model = model.eval()

@@ -1,4 +1,5 @@
-"""Name -> model class registry; models are built from the ``model:`` section of a YAML config.
+"""Name -> model class registry: the ``@register`` decorator the model modules use. Models are
+built by name with :func:`serkit.models.build_model` (which imports every model module first).
 
 Acoustic models are called ``model(feats, lengths)``. Models that read transcripts declare
 ``uses_text = True`` and are called ``model(feats, lengths, tokens, token_lengths)``;
@@ -6,12 +7,11 @@ Acoustic models are called ``model(feats, lengths)``. Models that read transcrip
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, Type
+from typing import Any, Callable, Dict, Optional, Type
 
 import torch
 
-from serkit.errors import ConfigError, SerkitError
-from serkit.utils.config import from_dict
+from serkit.errors import SerkitError
 
 MODELS: Dict[str, Type[torch.nn.Module]] = {}
 
@@ -31,34 +31,10 @@ def register(name: str) -> Callable[[Type[torch.nn.Module]], Type[torch.nn.Modul
     return wrap
 
 
-def build_model(name: str, options: Mapping[str, Any], input_dim: int, num_classes: int) -> torch.nn.Module:
-    """Instantiate model ``name`` with ``options`` (a mapping from YAML, checked against its Config)."""
-    import serkit.models  # noqa: F401  (registers the built-in models)
-
-    if name not in MODELS:
-        acoustic = sorted(n for n in MODELS if not uses_text(n))
-        text = sorted(n for n in MODELS if uses_text(n))
-        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(acoustic)}"
-                          + (f"; reading transcripts too: {', '.join(text)}" if text else ""))
-    cls = MODELS[name]
-    config = from_dict(cls.Config, options, section="model")
-    return cls(config, input_dim=input_dim, num_classes=num_classes)
-
-
-def model_from_checkpoint(state: Mapping[str, Any]) -> torch.nn.Module:
-    """Rebuild the model a serkit checkpoint describes and load its weights (eval mode)."""
-    model = build_model(state["model_name"], state["model_options"], int(state["input_dim"]), len(state["labels"]))
-    model.load_state_dict(state["model"])
-    return model.eval()
-
-
-def uses_text(model: Any) -> bool:
-    """Whether a model (instance, class, DistributedDataParallel wrapper or registered name) reads
-    transcripts, i.e. takes ``(feats, lengths, tokens, token_lengths)``."""
-    if isinstance(model, str):
-        import serkit.models  # noqa: F401
-
-        model = MODELS.get(model)
+def reads_text(model: Any) -> bool:
+    """Whether a model (instance, class or DistributedDataParallel wrapper) reads transcripts,
+    i.e. takes ``(feats, lengths, tokens, token_lengths)``. For a registered name:
+    :func:`serkit.models.uses_text`."""
     if isinstance(model, torch.nn.parallel.DistributedDataParallel):
         model = model.module
     return bool(getattr(model, "uses_text", False))
@@ -67,7 +43,7 @@ def uses_text(model: Any) -> bool:
 def run_model(model: torch.nn.Module, feats: torch.Tensor, lengths: torch.Tensor,
               tokens: Optional[torch.Tensor] = None, token_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Logits of an acoustic or a text-reading model, with the signature it takes."""
-    if not uses_text(model):
+    if not reads_text(model):
         return model(feats, lengths)
     if tokens is None or token_lengths is None:
         name = getattr(getattr(model, "module", model), "registered_name", type(model).__name__)

@@ -37,7 +37,7 @@ from torch import nn
 
 from serkit.errors import SerkitError
 from serkit.models.layers import lengths_to_mask
-from serkit.models.registry import model_from_checkpoint, uses_text
+from serkit.models import model_from_checkpoint, uses_text
 
 METADATA_KEY = "serkit_multimodal_card"
 OPSET = 17

@@ -25,8 +25,7 @@ from torch import nn
 from serkit.dataset.examples import Example
 from serkit.dataset.pipeline import eval_batches, tokenize_examples, train_batches
 from serkit.errors import ConfigError, SerkitError
-from serkit.models import build_model
-from serkit.models.registry import model_from_checkpoint, run_model, uses_text
+from serkit.models import build_model, model_from_checkpoint, run_model, uses_text
 from serkit.score.metrics import compute_scores
 from serkit.train.checkpoint import average_checkpoints, epoch_checkpoints, load_checkpoint, save_checkpoint
 from serkit.train.compression import apply_masks, kd_loss, magnitude_masks, sparsity_of, teacher_path
