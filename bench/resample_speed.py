@@ -12,7 +12,6 @@ resampled on the way) beside EmoDB (16 kHz WAV), wall and in-job compute time.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,7 +85,7 @@ def table(resampling, extraction, args) -> str:
     import soxr
     import torch
 
-    out = [f"## Resampling to 16 kHz (issue 12)\n",
+    out = ["## Resampling to 16 kHz (issue 12)\n",
            f"Command ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, one thread, nothing else running; "
            f"soxr {soxr.__version__}, torch {torch.__version__}):\n",
            f"```bash\n{cmd}\n```\n",

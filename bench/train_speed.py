@@ -91,7 +91,7 @@ def measure(config_path: str, fold: Path, epochs: int):
 def render(results, fold: Path, epochs: int, rates, command: str) -> str:
     import torch
 
-    out = [f"## Training cost (issue 13)\n",
+    out = ["## Training cost (issue 13)\n",
            f"Command ({time.strftime('%Y-%m-%d')}, one thread, nothing else running; torch {torch.__version__}):\n",
            f"```bash\n{command}\n```\n",
            f"{fold}: {results[0]['n_train']} training and {results[0]['n_dev']} dev utterances; {epochs} epochs per "

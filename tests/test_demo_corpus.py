@@ -7,7 +7,6 @@ per module (~4 s); the acoustic checks measure it with a small numpy pitch/tilt 
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np

@@ -25,7 +25,8 @@ from serkit.data.audio import DEFAULT_SAMPLE_RATE, load_audio
 from serkit.data.corpus import probe_duration
 from serkit.data.datadir import ALL_TABLES, RECO_TABLES, DataDir, ensure_dir
 from serkit.data.ops import Tables, project, write_tables
-from serkit.data.table import PathLike, atomic_write_text, read_table, write_table
+from serkit.data.table import PathLike, read_table, write_table
+from serkit.utils.atomic import atomic_write_text
 from serkit.errors import DataDirError, SerkitError
 
 logger = logging.getLogger(__name__)

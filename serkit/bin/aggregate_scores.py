@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from serkit.data.datadir import ensure_dir
-from serkit.data.table import atomic_write_text
+from serkit.utils.atomic import atomic_write_text
 from serkit.score.metrics import Scores, ScoreError, aggregate, compute_scores, pair_tables, read_label_table
 from serkit.score.plot import default_title, plot_confusion
 from serkit.utils import cli

@@ -22,7 +22,8 @@ from typing import List
 
 import numpy as np
 
-from serkit.data.table import atomic_write_text, write_table
+from serkit.data.table import write_table
+from serkit.utils.atomic import atomic_write_text
 from serkit.dataset.examples import write_labels
 from serkit.feats.ark import AtomicArkWriter
 from serkit.score import late_fusion as lf

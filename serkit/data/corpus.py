@@ -15,7 +15,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import soundfile as sf
 
 from serkit.data.datadir import ensure_dir
-from serkit.data.table import PathLike, atomic_write_text, invert_multimap, write_table
+from serkit.data.table import PathLike, invert_multimap, write_table
+from serkit.utils.atomic import atomic_write_text
 from serkit.errors import DataDirError
 
 logger = logging.getLogger(__name__)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from serkit.errors import TableError
+from serkit.utils.atomic import atomic_write_text
 
 PathLike = Union[str, os.PathLike]
 _SEP = re.compile(r"[ \t]+")
@@ -125,20 +125,6 @@ def write_table(path: PathLike, table: Mapping[str, str], *, sort: bool = True) 
             raise TableError(f"{path}: cannot write key {key!r}: keys must be non-empty and contain no whitespace")
         lines.append(f"{key} {value}\n" if value != "" else f"{key}\n")
     atomic_write_text(path, "".join(lines))
-
-
-def atomic_write_text(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def invert_multimap(table: Mapping[str, str]) -> Dict[str, str]:

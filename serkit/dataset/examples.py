@@ -15,7 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from serkit.data.datadir import DataDir
-from serkit.data.table import PathLike, atomic_write_text, read_table
+from serkit.data.table import PathLike, read_table
+from serkit.utils.atomic import atomic_write_text
 from serkit.errors import DataDirError, SerkitError
 from serkit.feats.ark import load_matrix
 from serkit.feats.cmvn import apply_cmvn, mean_std

@@ -5,34 +5,43 @@ names the final ark, so after the rename every offset is valid. Reading is kaldi
 """
 from __future__ import annotations
 
-import os
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import kaldiio
 import numpy as np
 
 from serkit.data.table import read_table
 from serkit.errors import SerkitError
+from serkit.utils.atomic import atomic_path
 
 
 class AtomicArkWriter:
-    """``with AtomicArkWriter(ark, scp) as w: w.write(key, matrix)``; committed on clean exit."""
+    """``with AtomicArkWriter(ark, scp) as w: w.write(key, matrix)``; committed on clean exit.
+
+    Both files are written under temporary names of their own (serkit.utils.atomic) and renamed
+    when the block ends without an error; the scp already names the final ark."""
 
     def __init__(self, ark_path, scp_path) -> None:
         self.ark_path = Path(ark_path).resolve()
         self.scp_path = Path(scp_path)
-        self._ark_tmp = self.ark_path.with_name(self.ark_path.name + ".tmp")
-        self._scp_tmp = self.scp_path.with_name(self.scp_path.name + ".tmp")
+        self._stack: Optional[ExitStack] = None
         self._ark = None
         self._scp = None
         self.count = 0
 
     def __enter__(self) -> "AtomicArkWriter":
-        self.ark_path.parent.mkdir(parents=True, exist_ok=True)
-        self.scp_path.parent.mkdir(parents=True, exist_ok=True)
-        self._ark = open(self._ark_tmp, "wb")
-        self._scp = open(self._scp_tmp, "w", encoding="utf-8")
+        stack = ExitStack()
+        try:  # left in reverse: the ark is renamed before the scp, so a new scp always finds its ark
+            scp_tmp = stack.enter_context(atomic_path(self.scp_path))
+            ark_tmp = stack.enter_context(atomic_path(self.ark_path))
+            self._ark = stack.enter_context(open(ark_tmp, "wb"))
+            self._scp = stack.enter_context(open(scp_tmp, "w", encoding="utf-8"))
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
         return self
 
     def write(self, key: str, matrix: np.ndarray) -> None:
@@ -43,15 +52,7 @@ class AtomicArkWriter:
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._ark.close()
-        self._scp.close()
-        if exc_type is None:
-            os.replace(self._ark_tmp, self.ark_path)
-            os.replace(self._scp_tmp, self.scp_path)
-        else:
-            for tmp in (self._ark_tmp, self._scp_tmp):
-                if tmp.exists():
-                    tmp.unlink()
+        self._stack.__exit__(exc_type, exc, tb)
 
 
 def load_matrix(rxfilename: str, what: str = "") -> np.ndarray:

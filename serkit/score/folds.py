@@ -31,7 +31,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from serkit.data.datadir import ALL_TABLES, DataDir, ensure_dir
 from serkit.data.ops import subset_data_dir
-from serkit.data.table import PathLike, atomic_write_text, c_sort_key
+from serkit.data.table import PathLike, c_sort_key
+from serkit.utils.atomic import atomic_write_text
 from serkit.errors import SerkitError
 
 logger = logging.getLogger(__name__)

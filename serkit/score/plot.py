@@ -5,8 +5,6 @@ matplotlib is imported inside the functions, with the Agg canvas (no display nee
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -14,6 +12,7 @@ import numpy as np
 
 from serkit.data.table import PathLike
 from serkit.score.metrics import Scores
+from serkit.utils.atomic import atomic_path
 
 
 def default_title(scores: Scores, name: str = "") -> str:
@@ -62,15 +61,8 @@ def plot_confusion(scores: Scores, path: PathLike, *, title: Optional[str] = Non
     """Write the confusion matrix of ``scores`` as a PNG at ``path`` (atomically)."""
     path = Path(path)
     fig = confusion_figure(scores, title)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

@@ -1,29 +1,19 @@
 """Checkpoints: atomic writes, loading with clear errors, averaging of several checkpoints."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 import torch
 
 from serkit.errors import SerkitError
+from serkit.utils.atomic import atomic_path
 
 
 def save_checkpoint(state: Dict[str, Any], path) -> None:
     """``torch.save`` through a temporary file and a rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load_checkpoint(path, map_location="cpu") -> Dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import random
 import time
 from contextlib import nullcontext
@@ -32,6 +31,7 @@ from serkit.train.compression import apply_masks, kd_loss, magnitude_masks, spar
 from serkit.train.config import TrainConfig
 from serkit.train.distributed import DistContext
 from serkit.text.tokenizer import Tokenizer, train_sentencepiece
+from serkit.utils.atomic import atomic_write_bytes
 from serkit.utils.config import to_dict
 from serkit.utils.progress import progress
 
@@ -174,10 +174,7 @@ class Trainer:
         self.tokenizer = Tokenizer.from_config(model, cfg)
         self.metadata["spm_model"] = model
         if self.ctx.is_main:
-            self.exp_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.exp_dir / ".spm.model.tmp"
-            tmp.write_bytes(model)
-            os.replace(tmp, self.exp_dir / "spm.model")
+            atomic_write_bytes(self.exp_dir / "spm.model", model)
         no_text = tokenize_examples(self.train_set, self.tokenizer)
         dev_no_text = tokenize_examples(self.dev_set, self.tokenizer) if self.dev_set else 0
         logger.info("sentencepiece %s: %d pieces (data.text.vocab_size %d) from the training transcripts; "

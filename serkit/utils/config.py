@@ -14,6 +14,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar
 import yaml
 
 from serkit.errors import ConfigError
+from serkit.utils.atomic import atomic_write_text
 
 T = TypeVar("T")
 
@@ -140,8 +141,6 @@ def to_dict(obj: Any) -> Any:
 
 
 def dump_yaml(data: Any, path) -> None:
-    from serkit.data.table import atomic_write_text
-
     atomic_write_text(path, yaml.safe_dump(to_dict(data), sort_keys=False, default_flow_style=False))
 
 
