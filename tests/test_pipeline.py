@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from serkit.dataset.examples import Example
+from serkit.dataset.config import DataConfig, SpecAugmentConfig
 from serkit.dataset.pipeline import (
-    DataConfig, SpecAugmentConfig, bucket, collate, crop, epoch_order, eval_batches, spec_augment, train_batches,
+    bucket, collate, crop, epoch_order, eval_batches, spec_augment, train_batches,
 )
 
 
@@ -115,7 +116,8 @@ def test_log_power_mixing_hits_the_snr():
 
 
 def test_online_noise_changes_the_batch_and_respects_cmvn():
-    from serkit.dataset.pipeline import NoiseConfig, add_noise
+    from serkit.dataset.config import NoiseConfig
+    from serkit.dataset.pipeline import add_noise
 
     ex = _examples(6)
     mean, std = np.full(8, 2.0, np.float32), np.full(8, 0.5, np.float32)

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import TINY_MODEL, make_feature_dir, run_script
+from conftest import REPO, TINY_MODEL, make_feature_dir, run_script
 from serkit.dataset.examples import labels_of, load_examples
 from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint
@@ -316,3 +316,11 @@ def test_distillation_uses_the_teacher(tmp_path, dirs):
     config.train.distill.teacher = str(tmp_path / "missing" / "{fold}.pt")
     with pytest.raises(ConfigError, match="missing/fold2.pt' does not exist"):
         _trainer(config, tmp_path / "student" / "fold2", dirs)
+
+
+def test_a_training_config_loads_without_torch():
+    """Checking a config is instant: neither torch nor the data pipeline is imported."""
+    code = ("import sys; from serkit.train.config import load_train_config; "
+            f"load_train_config({str(REPO / 'egs' / 'emodb' / 'conf' / 'train.yaml')!r}); "
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('serkit.dataset.pipeline')))")
+    assert run_script([sys.executable, "-c", code]).stdout.strip() == "[]"

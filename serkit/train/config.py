@@ -8,10 +8,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from serkit.dataset.pipeline import DataConfig
-from serkit.train.compression import DistillConfig, PruneConfig
+from serkit.dataset.config import DataConfig
 from serkit.errors import ConfigError
 from serkit.utils.config import Located, from_dict, load_yaml, split_override
+
+
+@dataclass
+class PruneConfig:
+    """Global magnitude pruning of conv, linear and recurrent weights, then fine-tuning with the
+    pruned weights held at zero (start from a trained model with ``train.init_from``)."""
+
+    sparsity: float = 0.0  # share of those weights set to zero; 0 disables
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sparsity < 1.0:
+            raise ValueError("prune.sparsity must be in [0, 1)")
+
+
+@dataclass
+class DistillConfig:
+    """Knowledge distillation: loss = alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE.
+    ``teacher`` may contain ``{fold}``, replaced by the experiment folder's name (fold3), so one
+    config serves every fold."""
+
+    teacher: str = ""
+    temperature: float = 4.0
+    alpha: float = 0.7
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or not 0.0 <= self.alpha <= 1.0:
+            raise ValueError("distill.temperature must be > 0 and distill.alpha in [0, 1]")
 
 
 @dataclass

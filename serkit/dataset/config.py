@@ -1,0 +1,60 @@
+"""The ``data:`` section of a training config: batching, cropping, balancing, online augmentation
+and transcripts. Free of torch, so that a config loads and is checked at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List
+
+from serkit.text.tokenizer import TextConfig
+
+
+@dataclass
+class SpecAugmentConfig:
+    enabled: bool = True
+    freq_masks: int = 2
+    freq_width: int = 12  # widest frequency mask, in bins
+    time_masks: int = 2
+    time_width: int = 20  # widest time mask, in frames
+
+    def __post_init__(self) -> None:
+        if min(self.freq_masks, self.freq_width, self.time_masks, self.time_width) < 0:
+            raise ValueError("spec_augment counts and widths must be >= 0")
+
+
+@dataclass
+class NoiseConfig:
+    """Online noise mixing in the log-power feature domain (logmel, fbank, spectrogram):
+    ``log(exp(x) + g * exp(n))`` with ``g`` set for a random SNR from ``snrs``."""
+
+    enabled: bool = False
+    data: str = ""  # data directory of noise recordings with feats.scp (utils/prepare_noise_dir.sh + make_feats.sh)
+    snrs: List[float] = field(default_factory=lambda: [20.0, 15.0, 10.0, 5.0, 0.0])
+    prob: float = 0.5  # share of training crops that get noise
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.data:
+            raise ValueError("noise.enabled needs noise.data, a data directory of noise features")
+        if not 0.0 <= self.prob <= 1.0:
+            raise ValueError("noise.prob must be in [0, 1]")
+
+
+@dataclass
+class DataConfig:
+    batch_size: int = 16
+    eval_batch_size: int = 8  # whole utterances: on a CPU, 8 at a time evaluated 3x faster than 32 (EmoDB dev)
+    max_frames: int = 300  # random crop length for training; 0 keeps whole utterances
+    bucket_size: int = 8  # batches per length-sorted bucket
+    cmvn: bool = True  # apply the data directory's cmvn.scp
+    norm_vars: bool = True
+    balance: str = "none"  # none | sampler (class-balanced sampling) | loss (class weights)
+    spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    text: TextConfig = field(default_factory=TextConfig)  # transcripts for the text and fusion models
+
+    def __post_init__(self) -> None:
+        if self.balance not in ("none", "sampler", "loss"):
+            raise ValueError(f"balance '{self.balance}' is not none, sampler or loss")
+        if self.batch_size < 1 or self.eval_batch_size < 1 or self.bucket_size < 1:
+            raise ValueError("batch sizes and bucket_size must be >= 1")
+        if self.max_frames < 0:
+            raise ValueError("max_frames must be >= 0")
