@@ -124,7 +124,7 @@ def _training_posteriors(data, tmp_path, state):
     from serkit.bin import compute_cmvn_stats, compute_feats
     from serkit.dataset.examples import load_examples
     from serkit.models import model_from_checkpoint
-    from serkit.train.trainer import evaluate
+    from serkit.train.evaluate import evaluate
 
     conf = tmp_path / "feats.yaml"
     conf.write_text(yaml.safe_dump(to_dict(FEATS)))

@@ -13,7 +13,7 @@ from conftest import make_feature_dir, run_script
 from serkit.data.table import read_table, write_table
 from serkit.dataset.examples import labels_of, load_examples
 from serkit.dataset.config import DataConfig
-from serkit.dataset.pipeline import collate, drop_text, eval_batches, items, tokenize_examples, train_batches
+from serkit.dataset.pipeline import collate, drop_text, eval_batches, items, tokenized, train_batches
 from serkit.errors import ConfigError, SerkitError
 from serkit.text.tokenizer import TextConfig, Tokenizer, train_sentencepiece
 from serkit.train.checkpoint import load_checkpoint
@@ -107,7 +107,8 @@ def test_examples_read_text_and_missing_text_is_none(tmp_path, dirs):
 def test_pipeline_pads_tokens_and_keeps_empty_ones(dirs):
     examples = _examples(dirs[2])
     tok = Tokenizer(train_sentencepiece([ex.text for ex in _examples(dirs[0])], TextConfig(enabled=True, vocab_size=40)))
-    assert tokenize_examples(examples, tok) == 3
+    examples, without = tokenized(examples, tok)
+    assert without == 3
     batch = collate(list(items(examples, range(4))))
     lengths = [len(tok.encode(ex.text)) for ex in examples[:4]]
     assert batch.token_lengths.tolist() == lengths and lengths[:3] == [0, 0, 0]
@@ -136,19 +137,23 @@ def test_trainer_trains_spm_on_train_text_only_and_stores_it_everywhere(tmp_path
     labels = labels_of(dirs[0])
     train, dev = _examples(dirs[0]), _examples(dirs[1])
     trainer = Trainer(config, tmp_path / "exp", train, dev, labels, DistContext())
+    assert not (tmp_path / "exp").exists()  # construction and setup write nothing
+    trainer.setup()
+    assert not (tmp_path / "exp").exists() and "vocab_size" not in config.model.options  # the caller's config
     trainer.fit()
     spm = (tmp_path / "exp" / "spm.model").read_bytes()
     assert spm == train_sentencepiece([ex.text for ex in train], config.data.text)  # train text only, deterministic
     for name in ("epoch_1.pt", "epoch_2.pt", "best.pt", "final.pt"):
         state = load_checkpoint(tmp_path / "exp" / name)
         assert state["spm_model"] == spm and state["model_options"]["vocab_size"] == Tokenizer(spm).vocab_size
-    assert all(ex.tokens is not None for ex in train + dev)
+    assert all(ex.tokens is not None for ex in trainer.train_set + trainer.dev_set)
+    assert all(ex.tokens is None for ex in train + dev)  # the caller's examples are left as they were
     # dev text does not enter the tokenizer; another training text does
     other_dev = _examples(dirs[1])
     for ex in other_dev:
         ex.text = "zebra quagga okapi"
     again = Trainer(load_train_config(_config(tmp_path)), tmp_path / "again", _examples(dirs[0]), other_dev, labels,
-                    DistContext())
+                    DistContext()).setup()
     assert again.tokenizer.model_bytes == spm
     changed = _examples(dirs[0])
     changed[0].text = "zebra quagga okapi"
@@ -167,7 +172,7 @@ def test_text_models_need_text_enabled_and_no_mixup(tmp_path, dirs):
         Trainer(mix, tmp_path / "y", _examples(dirs[0]), None, labels, DistContext())
     with pytest.raises(SerkitError, match="none of the training utterances has a transcript"):
         Trainer(load_train_config(_config(tmp_path)), tmp_path / "z", _examples(dirs[0], text=False), None, labels,
-                DistContext())
+                DistContext()).setup()
 
 
 def test_train_and_predict_a_text_model_with_the_clis(tmp_path, dirs):

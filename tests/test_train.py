@@ -2,6 +2,7 @@
 averages checkpoints, and gives the same result under torchrun with 2 CPU processes."""
 import json
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -46,7 +47,7 @@ def _config(tmp_path, **changes):
 def _trainer(config, exp, dirs):
     labels = labels_of(dirs[0])
     return Trainer(config, exp, load_examples(dirs[0], labels, show_progress=False),
-                   load_examples(dirs[1], labels, show_progress=False), labels, DistContext())
+                   load_examples(dirs[1], labels, show_progress=False), labels, DistContext()).setup()
 
 
 def _weights(path, buffers=True):
@@ -118,6 +119,16 @@ def test_cli_train_resume_predict_score(tmp_path, dirs):
     base = [sys.executable, "-m", "serkit.bin.train", "--config", conf, "--train-data", dirs[0], "--dev-data", dirs[1], "--exp-dir", exp]
     out = run_script(base)
     assert "best dev UA" in out.stdout and (exp / "config.yaml").exists() and (exp / "labels.txt").read_text().split() == ["angry", "neutral", "sad"]
+    # what bin/train.py stores beside the weights: enough to rebuild, normalise and explain the model
+    final = load_checkpoint(exp / "final.pt")
+    assert final["labels"] == ["angry", "neutral", "sad"] and final["model_name"] == "parallel_crnn"
+    assert final["input_dim"] == 24 and final["num_train_utts"] == 48 and final["train_data"] == str(dirs[0].resolve())
+    assert final["config"] == yaml.safe_load((exp / "config.yaml").read_text())
+    assert np.asarray(final["global_cmvn"]).shape == (2, 25)  # Kaldi stats of the raw training features
+    assert sorted(Path(p).name for p in final["averaged_from"]) == ["epoch_1.pt", "epoch_2.pt"]
+    assert set(final["model"]) == set(load_checkpoint(exp / "epoch_1.pt")["model"])
+    last = load_checkpoint(exp / "epoch_2.pt")
+    assert last["epoch"] == 2 and {"optimizer", "scheduler", "rng", "history"} <= set(last)
     assert "training is complete" in run_script(base + ["--resume"]).stdout
     run_script([sys.executable, "-m", "serkit.bin.predict", "--model", exp / "final.pt", "--data", dirs[1], "--out-dir", tmp_path / "dec"])
     scored = run_script([sys.executable, "-m", "serkit.bin.compute_metrics", dirs[1] / "utt2emo", tmp_path / "dec" / "utt2pred", tmp_path / "scores"])
@@ -174,7 +185,7 @@ def test_training_without_dev_refuses_what_needs_one(tmp_path, dirs):
 
 def test_recipe_configs_for_folds_without_dev_run_without_dev():
     from conftest import REPO
-    from serkit.train.trainer import check_runs_without_dev
+    from serkit.train.setup import check_runs_without_dev
 
     for conf in sorted((REPO / "egs" / "tess" / "conf").glob("train*.yaml")):  # TESS folds have no dev speaker
         check_runs_without_dev(load_train_config(conf))
@@ -234,17 +245,25 @@ def test_two_cpu_processes_match_one(tmp_path, dirs):
 
 
 def test_mixup_and_cosine_schedule(tmp_path, dirs):
+    from serkit.dataset.pipeline import eval_batches
+
     torch.set_num_threads(1)
     config = _config(tmp_path, train__max_epochs=3, train__mixup_alpha=0.4)
     config.scheduler.name = "cosine"
     trainer = _trainer(config, tmp_path / "exp", dirs)
-    batch = next(iter(__import__("serkit.dataset.pipeline", fromlist=["eval_batches"]).eval_batches(trainer.train_set, 8)))
-    rng = np.random.default_rng(0)
-    mixed = trainer._loss(batch, rng)
-    trainer.config.train.mixup_alpha = 0.0
-    plain = trainer._loss(batch, rng)
-    assert not torch.isclose(mixed, plain)  # mixing changes the loss of the same batch
-    trainer.config.train.mixup_alpha = 0.4
+    batch = next(iter(eval_batches(trainer.train_set, 8)))
+    trainer.net.eval()  # dropout off, BatchNorm frozen: two passes over the same input agree
+    mixed = trainer._loss(batch, np.random.default_rng(0))
+    rng = np.random.default_rng(0)  # the batch mixed by hand with the same draws
+    lam = float(rng.beta(0.4, 0.4))
+    perm = torch.from_numpy(rng.permutation(len(batch.utts)))
+    with torch.no_grad():
+        logits = trainer.model(lam * batch.feats + (1 - lam) * batch.feats[perm],
+                               torch.maximum(batch.lengths, batch.lengths[perm]))
+        expected = lam * trainer.criterion(logits, batch.labels) + (1 - lam) * trainer.criterion(logits, batch.labels[perm])
+        plain = trainer.criterion(trainer.model(batch.feats, batch.lengths), batch.labels)
+    assert torch.isclose(mixed, expected, atol=1e-6)
+    assert not torch.isclose(mixed, plain)  # and it is not the unmixed loss
     history = trainer.fit()
     lrs = [e["lr"] for e in history.epochs]
     assert lrs[0] > lrs[1] > lrs[2]  # cosine decay, epoch by epoch, without a dev loss

@@ -22,13 +22,13 @@ from serkit.data.audio import DEFAULT_SAMPLE_RATE, SILENCE_DBFS, rms_dbfs
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
 from serkit.dataset.examples import load_examples, read_labels, write_labels
-from serkit.dataset.pipeline import tokenize_examples
+from serkit.dataset.pipeline import tokenized
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
 from serkit.models import model_from_checkpoint, uses_text
 from serkit.text.tokenizer import TextConfig, Tokenizer
 from serkit.train.checkpoint import load_checkpoint
-from serkit.train.trainer import evaluate
+from serkit.train.evaluate import evaluate
 from serkit.utils import cli
 from serkit.utils.config import from_dict
 
@@ -93,7 +93,7 @@ def main(argv: List[str]) -> int:
     )
     if text:
         text_cfg = from_dict(TextConfig, data_cfg.get("text", {}), section="text")
-        tokenize_examples(examples, Tokenizer.from_config(state["spm_model"], text_cfg))
+        examples, _ = tokenized(examples, Tokenizer.from_config(state["spm_model"], text_cfg))
     if examples[0].feats.shape[1] != int(state["input_dim"]):
         raise SerkitError(
             f"{args.data} has {examples[0].feats.shape[1]}-dim features but the model expects "

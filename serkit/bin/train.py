@@ -28,7 +28,8 @@ from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import config_differences, load_train_config
 from serkit.train.distributed import cleanup, init_distributed
-from serkit.train.trainer import Trainer, check_runs_without_dev
+from serkit.train.setup import check_runs_without_dev
+from serkit.train.trainer import Trainer
 from serkit.utils import cli
 from serkit.utils.config import dump_yaml, to_dict
 
@@ -116,7 +117,7 @@ def main(argv: List[str]) -> int:
             if args.dev_data else None
         )
         bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
-        trainer = Trainer(config, exp, train, dev, labels, ctx, bank, _metadata(args.train_data, train))
+        trainer = Trainer(config, exp, train, dev, labels, ctx, bank, _metadata(args.train_data, train)).setup()
         checkpoint = args.checkpoint
         if args.resume and not checkpoint:
             found = epoch_checkpoints(exp)

@@ -3,15 +3,16 @@
     order -> crop -> add_noise -> spec_augment [-> drop_text] -> bucket -> (this rank's slice) -> collate
 
 Each stage takes and yields plain items (``{"utt", "feats", "label"}``, plus ``"tokens"`` when the
-examples were tokenized with :func:`tokenize_examples`), so each can be tested alone. All
+examples were tokenized with :func:`tokenized`), so each can be tested alone. All
 randomness comes from one ``numpy.random.Generator`` per epoch, seeded from (seed, epoch), so a
 resumed run sees the same batches it would have seen; text dropout has a generator of its own,
 so the audio side of a text model's batches is the audio model's.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -53,11 +54,11 @@ def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator) -
     return rng.choice(n, size=n, replace=True, p=p / p.sum())
 
 
-def tokenize_examples(examples: Sequence[Example], tokenizer: Tokenizer) -> int:
-    """Give every example its token ids (empty without a transcript); return how many have none."""
-    for ex in examples:
-        ex.tokens = tokenizer.encode(ex.text)
-    return sum(len(ex.tokens) == 0 for ex in examples)
+def tokenized(examples: Sequence[Example], tokenizer: Tokenizer) -> Tuple[List[Example], int]:
+    """Copies of the examples with their token ids (empty without a transcript), and how many
+    have none; the examples given are left as they are."""
+    out = [dataclasses.replace(ex, tokens=tokenizer.encode(ex.text)) for ex in examples]
+    return out, sum(len(ex.tokens) == 0 for ex in out)
 
 
 def items(examples: Sequence[Example], order: Iterable[int]) -> Iterator[Item]:
