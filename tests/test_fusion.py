@@ -8,7 +8,7 @@ import torch
 
 from conftest import TINY_MODEL, run_script
 from serkit.data.table import KeyTable, read_table, write_table
-from serkit.dataset.examples import write_labels
+from serkit.data.table import write_label_list
 from serkit.errors import ConfigError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
 from serkit.models import MODELS, build_model, run_model, uses_text
@@ -177,7 +177,7 @@ def _decode_dir(path, utts, probs):
     with AtomicArkWriter(path / "posteriors.ark", path / "posteriors.scp") as w:
         for u, p in zip(utts, probs):
             w.write(u, np.asarray(p, dtype=np.float32))
-    write_labels(path / "labels.txt", LABELS)
+    write_label_list(path / "labels.txt", LABELS)
     return path
 
 

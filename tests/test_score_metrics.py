@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from serkit.data.table import read_table, write_table
+from serkit.data.table import read_label_list
+from serkit.errors import TableError
 from serkit.score.metrics import (
-    ScoreError, aggregate, compute_scores, confusion_matrix, pair_tables, read_label_list, read_label_table,
+    ScoreError, aggregate, compute_scores, confusion_matrix, pair_tables, read_label_table,
     scores_from_confusion,
 )
 
@@ -178,6 +180,9 @@ def test_pair_tables_missing_extra_and_malformed(tmp_path):
         read_label_table(tmp_path / "bad")
     (tmp_path / "labels.txt").write_text("neu 0\nang 1\n")
     assert read_label_list(tmp_path / "labels.txt") == ["neu", "ang"]
+    (tmp_path / "one.txt").write_text("neu\n")
+    with pytest.raises(TableError, match="one.txt: needs at least 2 labels, found 1"):
+        read_label_list(tmp_path / "one.txt", minimum=2)
     assert list(read_table(tmp_path / "ref")) == ["u1", "u2", "u3"]
 
 

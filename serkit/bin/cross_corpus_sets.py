@@ -19,7 +19,7 @@ from typing import List
 from serkit.data.datadir import DataDir
 from serkit.data.label_map import load_label_map, map_data_dir, shared_labels
 from serkit.data.ops import combine_data, subset_data_dir
-from serkit.dataset.examples import write_labels
+from serkit.data.table import write_label_list
 from serkit.errors import DataDirError
 from serkit.score.folds import check_speaker_independent
 from serkit.utils import cli
@@ -80,7 +80,7 @@ def main(argv: List[str]) -> int:
     if dev_parts:
         combine_data(out / "dev", dev_parts)
     check_speaker_independent(out / "train", out / "test")
-    write_labels(out / "labels.txt", shared)
+    write_label_list(out / "labels.txt", shared)
     n = {s: len(DataDir(out / s).utts) for s in ("train", "dev", "test") if (out / s).is_dir()}
     print(f"cross_corpus_sets: train {'+'.join(train)} -> test {args.test} on {len(shared)} labels ({' '.join(shared)}): {n}")
     return 0

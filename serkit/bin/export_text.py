@@ -28,7 +28,7 @@ def main(argv: List[str]) -> int:
     cli.setup_logging(args.verbose)
     import torch
 
-    from serkit.dataset.examples import write_labels
+    from serkit.data.table import write_label_list
     from serkit.text.onnx_export import export_text_onnx
     from serkit.train.checkpoint import load_checkpoint
 
@@ -38,7 +38,7 @@ def main(argv: List[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     info = export_text_onnx(state, out / "model.onnx", args.opset)
     (out / "spm.model").write_bytes(bytes(state["spm_model"]))
-    write_labels(out / "labels.txt", list(state["labels"]))
+    write_label_list(out / "labels.txt", list(state["labels"]))
     (out / "export_summary.json").write_text(json.dumps({"model.onnx": info}, indent=2) + "\n")
     print(f"export_text: {out / 'model.onnx'} (inputs {', '.join(info['inputs'])}; max |diff| to PyTorch "
           f"{info['check_max_abs_diff']:.1e}), spm.model, labels.txt")

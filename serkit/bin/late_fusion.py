@@ -24,7 +24,7 @@ import numpy as np
 
 from serkit.data.table import write_table
 from serkit.utils.atomic import atomic_write_text
-from serkit.dataset.examples import write_labels
+from serkit.data.table import write_label_list
 from serkit.feats.ark import AtomicArkWriter
 from serkit.score import late_fusion as lf
 from serkit.utils import cli
@@ -38,7 +38,7 @@ def write_decode(post: lf.Posteriors, out: Path) -> None:
     with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
         for utt, row in sorted(zip(post.utts, post.probs)):
             writer.write(utt, np.asarray(row, dtype=np.float32))
-    write_labels(out / "labels.txt", post.labels)
+    write_label_list(out / "labels.txt", post.labels)
 
 
 def main(argv: List[str]) -> int:

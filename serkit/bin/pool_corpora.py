@@ -23,7 +23,7 @@ from typing import Dict, List
 from serkit.data.datadir import DataDir
 from serkit.data.label_map import load_label_map, map_data_dir
 from serkit.data.ops import combine_data, copy_data_dir, subset_data_dir
-from serkit.dataset.examples import write_labels
+from serkit.data.table import write_label_list
 from serkit.errors import DataDirError
 from serkit.utils import cli
 
@@ -93,7 +93,7 @@ def main(argv: List[str]) -> int:
     combine_data(out / "train", train_parts)
     if dev_parts:
         combine_data(out / "dev", dev_parts)
-    write_labels(out / "labels.txt", sorted(labels))
+    write_label_list(out / "labels.txt", sorted(labels))
     (out / "corpora.txt").write_text("".join(lines))
     shutil.rmtree(work)
     n = {s: len(DataDir(out / s).utts) for s in ("train", "dev") if (out / s).is_dir()}

@@ -21,7 +21,8 @@ import torch
 from serkit.data.audio import DEFAULT_SAMPLE_RATE, SILENCE_DBFS, rms_dbfs
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
-from serkit.dataset.examples import load_examples, read_labels, write_labels
+from serkit.dataset.examples import load_examples
+from serkit.data.table import read_label_list, write_label_list
 from serkit.dataset.pipeline import tokenized
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
@@ -102,14 +103,14 @@ def main(argv: List[str]) -> int:
     model = model_from_checkpoint(state)
     result = evaluate(model, examples, args.batch_size, torch.device("cpu"))
     if args.label_subset:
-        result.hyps = _decide_among(result.posteriors, labels, read_labels(args.label_subset), args.label_subset)
+        result.hyps = _decide_among(result.posteriors, labels, read_label_list(args.label_subset), args.label_subset)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_table(out / "utt2pred", {u: labels[h] for u, h in zip(result.utts, result.hyps)})
     with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
         for utt, post in sorted(zip(result.utts, result.posteriors)):
             writer.write(utt, np.asarray(post, dtype=np.float32))
-    write_labels(out / "labels.txt", labels)
+    write_label_list(out / "labels.txt", labels)
     silent = _silent_utterances(args.data, result.utts, state)
     (out / "silent").unlink(missing_ok=True)
     if silent:

@@ -21,9 +21,8 @@ import yaml
 
 from serkit.data.datadir import DataDir
 from serkit.data.labels import non_canonical_labels, rare_classes
-from serkit.dataset.examples import (
-    feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats, read_labels, write_labels,
-)
+from serkit.data.table import read_label_list, write_label_list
+from serkit.dataset.examples import feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats
 from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import config_differences, load_train_config
@@ -103,7 +102,7 @@ def main(argv: List[str]) -> int:
         torch.set_num_threads(threads)
         exp = Path(args.exp_dir)
         exp.mkdir(parents=True, exist_ok=True)
-        labels = read_labels(args.labels) if args.labels else labels_of(args.train_data)
+        labels = read_label_list(args.labels, minimum=2) if args.labels else labels_of(args.train_data)
         if ctx.is_main:
             utt2emo = DataDir(args.train_data).table("utt2emo")
             for warning in non_canonical_labels(utt2emo, utt2emo.where) + rare_classes(utt2emo, utt2emo.where):
@@ -132,7 +131,7 @@ def main(argv: List[str]) -> int:
             trainer.resume(state)
         if ctx.is_main:
             dump_yaml(config, exp / "config.yaml")
-            write_labels(exp / "labels.txt", labels)
+            write_label_list(exp / "labels.txt", labels)
             n_params = sum(p.numel() for p in trainer.model.parameters())
             logger.info(
                 "%s: %d parameters; %d train / %d dev utterances; %d classes; device %s x %d",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from serkit.errors import TableError
 from serkit.utils.atomic import atomic_write_text
@@ -144,3 +144,17 @@ def expand_multimap(table: Mapping[str, str]) -> Dict[str, str]:
                 raise TableError(f"utterance '{utt}' is listed under both '{out[utt]}' and '{spk}'")
             out[utt] = spk
     return out
+
+
+def read_label_list(path: PathLike, minimum: int = 1) -> List[str]:
+    """A label list: one label per line, in class-index order (a second column, such as an id,
+    is ignored); fewer than ``minimum`` labels is an error."""
+    labels = list(read_table(path, value_required=False))
+    if len(labels) < minimum:
+        raise TableError(f"{path}: needs at least {minimum} label{'s' if minimum > 1 else ''}, found {len(labels)}; "
+                         f"write one label per line")
+    return labels
+
+
+def write_label_list(path: PathLike, labels: Sequence[str]) -> None:
+    atomic_write_text(path, "".join(f"{label}\n" for label in labels))

@@ -15,9 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from serkit.data.datadir import DataDir
-from serkit.data.table import PathLike, read_table
-from serkit.utils.atomic import atomic_write_text
-from serkit.errors import DataDirError, SerkitError
+from serkit.data.table import PathLike
+from serkit.errors import DataDirError
 from serkit.feats.ark import load_matrix
 from serkit.feats.cmvn import apply_cmvn, mean_std
 from serkit.utils.progress import progress
@@ -34,18 +33,6 @@ class Example:
     cmvn: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (mean, std) applied; std is 1 without norm_vars
     text: Optional[str] = None  # transcript; None when the utterance has none
     tokens: Optional[np.ndarray] = None  # int64 token ids once tokenized (empty: no text)
-
-
-def read_labels(path: PathLike) -> List[str]:
-    """A label list file: one label per line, in class-index order."""
-    labels = list(read_table(path, value_required=False))
-    if len(labels) < 2:
-        raise SerkitError(f"{path}: needs at least two labels, found {len(labels)}")
-    return labels
-
-
-def write_labels(path: PathLike, labels: Sequence[str]) -> None:
-    atomic_write_text(path, "".join(f"{label}\n" for label in labels))
 
 
 def labels_of(data_dir: PathLike) -> List[str]:

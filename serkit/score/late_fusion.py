@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from serkit.data.table import KeyTable, PathLike, read_table
-from serkit.dataset.examples import read_labels
+from serkit.data.table import read_label_list
 from serkit.errors import SerkitError
 from serkit.feats.ark import iter_scp
 from serkit.score.metrics import compute_scores
@@ -61,7 +61,7 @@ def read_posteriors(decode_dir: PathLike) -> Posteriors:
     for f in (scp, labels_file):
         if not f.is_file():
             raise SerkitError(f"{f}: missing; run serkit.bin.predict with --out-dir {d} first")
-    labels = read_labels(labels_file)
+    labels = read_label_list(labels_file)
     utts, rows = [], []
     for utt, vec in iter_scp(scp):
         vec = np.asarray(vec, dtype=np.float64).reshape(-1)

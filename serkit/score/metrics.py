@@ -333,14 +333,6 @@ def read_label_table(path: PathLike) -> KeyTable:
     return table
 
 
-def read_label_list(path: PathLike) -> List[str]:
-    """A label set file: one label per line (first column; a second column such as an id is ignored)."""
-    labels = list(read_table(path, value_required=False))
-    if not labels:
-        raise ScoreError(f"{path}: empty label list; write one label per line")
-    return labels
-
-
 def pair_tables(
     ref: KeyTable, hyp: KeyTable, *, labels: Optional[Sequence[str]] = None, allow_missing: bool = False
 ) -> Paired:
