@@ -56,7 +56,7 @@ WAVE_IO = {
 
 
 @contextlib.contextmanager
-def _quiet_export():
+def quiet_export():
     """The TorchScript exporter's deprecation and RNN batch-size notes, and the tracer's notes on
     the RNNs' input-size checks, are expected: hide them (verification after export is the guard)."""
     with warnings.catch_warnings():
@@ -73,7 +73,7 @@ def _example_feats(dim: int, frames=EXAMPLE_FRAMES, seed: int = 0):
     return feats, torch.tensor(frames, dtype=torch.int64)
 
 
-def _require_onnx():
+def require_onnx():
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
@@ -83,7 +83,7 @@ def _require_onnx():
 
 def ort_session(path, threads: int = 1):
     """An onnxruntime CPU session with ``threads`` intra-op threads (1: single-thread latency)."""
-    _require_onnx()
+    require_onnx()
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -97,19 +97,20 @@ def ort_session(path, threads: int = 1):
         raise SerkitError(f"'{path}' is not a loadable ONNX model ({first})") from None
 
 
-def embed_card(path, card: Mapping[str, Any]) -> None:
-    """Store the model card JSON in the ONNX file's metadata (``serkit_model_card``)."""
+def embed_card(path, card: Mapping[str, Any], key: str = ONNX_METADATA_KEY) -> None:
+    """Store a card as JSON in the ONNX file's metadata under ``key`` (replacing what was there)."""
     import json
 
     import onnx
 
     model = onnx.load(str(path))
     del model.metadata_props[:]
-    onnx.helper.set_model_props(model, {ONNX_METADATA_KEY: json.dumps(card)})
+    onnx.helper.set_model_props(model, {key: json.dumps(card)})
     onnx.save(model, str(path))
 
 
-def read_onnx_card(path) -> Optional[Dict[str, Any]]:
+def read_onnx_card(path, key: str = ONNX_METADATA_KEY) -> Optional[Dict[str, Any]]:
+    """The card stored under ``key`` in an ONNX file's metadata; None when there is none."""
     import json
 
     import onnx
@@ -119,7 +120,7 @@ def read_onnx_card(path) -> Optional[Dict[str, Any]]:
     except Exception as err:
         raise SerkitError(f"'{path}' is not an ONNX model ({type(err).__name__})") from None
     for prop in model.metadata_props:
-        if prop.key == ONNX_METADATA_KEY:
+        if prop.key == key:
             return json.loads(prop.value)
     return None
 
@@ -164,27 +165,27 @@ def export_torchscript(model: torch.nn.Module, meta: ModelMeta, path, card: Opti
     wrapper = FeaturePosteriors(model).eval()
     reference = FeaturePosteriors(model, convert=False).eval()  # the packed original
     feats, lengths = _example_feats(meta.input_dim)
-    with torch.no_grad(), _quiet_export():
+    with torch.no_grad(), quiet_export():
         traced = torch.jit.trace(wrapper, (feats, lengths), check_trace=False)
         check_feats, check_lengths = _example_feats(meta.input_dim, CHECK_FRAMES, seed=1)
         diff = float((traced(check_feats, check_lengths) - reference(check_feats, check_lengths)).abs().max())
     if diff > CHECK_TOLERANCE:
         raise SerkitError(f"TorchScript trace differs from the model by {diff:.2e} on a new batch shape")
     extra = {TORCHSCRIPT_CARD_FILE: json.dumps(dict(card or {"meta": meta.to_dict()}))}
-    with _quiet_export():
+    with quiet_export():
         torch.jit.save(traced, str(path), _extra_files=extra)
     return {"format": "torchscript", **FEATS_IO, "check_max_abs_diff": diff}
 
 
 def export_onnx(model: torch.nn.Module, meta: ModelMeta, path, opset: int = OPSET) -> Dict[str, Any]:
     """The feature-level graph: ``feats [B, T, D] float32, lengths [B] int64 -> posteriors [B, C]``."""
-    _require_onnx()
+    require_onnx()
     if opset < 17:
         raise SerkitError(f"opset {opset} is too old; serkit exports opset 17 or newer")
     wrapper = FeaturePosteriors(model).eval()
     reference = FeaturePosteriors(model, convert=False).eval()  # the packed original
     feats, lengths = _example_feats(meta.input_dim)
-    with torch.no_grad(), _quiet_export():
+    with torch.no_grad(), quiet_export():
         torch.onnx.export(
             wrapper, (feats, lengths), str(path), dynamo=False, opset_version=opset,
             input_names=["feats", "lengths"], output_names=["posteriors"],
@@ -220,7 +221,7 @@ def waveform_module(model: torch.nn.Module, meta: ModelMeta, for_export: bool = 
 
 def export_waveform_onnx(model: torch.nn.Module, meta: ModelMeta, path, opset: int = OPSET) -> Dict[str, Any]:
     """``waveform [B, S], wave_lengths [B] (+ optional cmvn_mean, cmvn_std [D]) -> posteriors``."""
-    _require_onnx()
+    require_onnx()
     import onnx
     from onnx import numpy_helper
 
@@ -231,7 +232,7 @@ def export_waveform_onnx(model: torch.nn.Module, meta: ModelMeta, path, opset: i
     sizes = (int(1.13 * rate), int(0.87 * rate))
     wave = 0.1 * torch.randn(2, max(sizes), generator=gen)
     wave_lengths = torch.tensor(sizes, dtype=torch.int64)
-    with torch.no_grad(), _quiet_export():
+    with torch.no_grad(), quiet_export():
         torch.onnx.export(
             wrapper, (wave, wave_lengths, wrapper.cmvn_mean, wrapper.cmvn_std), str(path), dynamo=False,
             opset_version=opset, input_names=["waveform", "wave_lengths", "cmvn_mean", "cmvn_std"],

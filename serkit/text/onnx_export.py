@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import json
 from typing import Any, Dict, Mapping
 
 import numpy as np
@@ -87,9 +86,9 @@ def card(state: Mapping[str, Any]) -> Dict[str, Any]:
 
 def export_text_onnx(state: Mapping[str, Any], path, opset: int = OPSET) -> Dict[str, Any]:
     """Export the checkpoint ``state`` of a text-reading model to ``path``; return what was checked."""
-    from serkit.export.onnx_export import _quiet_export, _require_onnx, verify_onnx
+    from serkit.export.onnx_export import embed_card, quiet_export, require_onnx, verify_onnx
 
-    _require_onnx()
+    require_onnx()
     import onnx
 
     name = str(state["model_name"])
@@ -105,7 +104,7 @@ def export_text_onnx(state: Mapping[str, Any], path, opset: int = OPSET) -> Dict
     dim, vocab = int(state["input_dim"]), int(state["model_options"]["vocab_size"])
     wrapper, reference = TextFeaturePosteriors(model).eval(), TextFeaturePosteriors(model, convert=False).eval()
     example = _example(dim, vocab, (173, 121), (9, 5), seed=0)
-    with torch.no_grad(), _quiet_export(), contextlib.redirect_stdout(io.StringIO()):
+    with torch.no_grad(), quiet_export(), contextlib.redirect_stdout(io.StringIO()):
         torch.onnx.export(
             wrapper, example, str(path), dynamo=False, opset_version=opset, input_names=list(INPUTS),
             output_names=["posteriors"],
@@ -122,15 +121,14 @@ def export_text_onnx(state: Mapping[str, Any], path, opset: int = OPSET) -> Dict
             return reference(*(torch.from_numpy(full[k]) for k in INPUTS)).numpy()
 
     diff = verify_onnx(path, ref, {k: check[k] for k in present}, {k: DYNAMIC[k] for k in present})
-    onnx.helper.set_model_props(graph, {METADATA_KEY: json.dumps(card(state))})
-    onnx.save(graph, str(path))
+    embed_card(path, card(state), key=METADATA_KEY)
     return {"format": "onnx", "opset": opset, "inputs": present, "check_max_abs_diff": diff}
 
 
 def read_card(path) -> Dict[str, Any]:
-    import onnx
+    from serkit.export.onnx_export import read_onnx_card
 
-    for prop in onnx.load(str(path), load_external_data=False).metadata_props:
-        if prop.key == METADATA_KEY:
-            return json.loads(prop.value)
-    raise SerkitError(f"{path}: no {METADATA_KEY} metadata; was it written by serkit.bin.export_text?")
+    found = read_onnx_card(path, key=METADATA_KEY)
+    if found is None:
+        raise SerkitError(f"{path}: no {METADATA_KEY} metadata; was it written by serkit.bin.export_text?")
+    return found
