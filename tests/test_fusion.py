@@ -224,13 +224,14 @@ def _state(name, encoder="lstm"):
 
 def test_text_models_export_to_onnx_with_their_tokenizer(tmp_path):
     pytest.importorskip("onnxruntime")
-    from serkit.text.onnx_export import export_text_onnx, read_card
+    from serkit.export.onnx_export import read_onnx_card
+    from serkit.text.onnx_export import METADATA_KEY, export_text_onnx
     from serkit.text.tokenizer import Tokenizer
 
     state = _state("intermediate_fusion")
     info = export_text_onnx(state, tmp_path / "fused.onnx")
     assert info["inputs"] == ["feats", "lengths", "tokens", "token_lengths"] and info["check_max_abs_diff"] < 1e-4
-    card = read_card(tmp_path / "fused.onnx")
+    card = read_onnx_card(tmp_path / "fused.onnx", key=METADATA_KEY)
     import base64
 
     assert Tokenizer(base64.b64decode(card["spm_model_base64"])).model_bytes == state["spm_model"]

@@ -86,9 +86,6 @@ class DataDir:
         wav = self.table("wav.scp")
         return AudioLoader(dict(wav), self.segments(), sample_rate, where=str(self.file("wav.scp")))
 
-    def spk_of(self) -> Dict[str, str]:
-        return dict(self.table("utt2spk"))
-
 
 def _how_to_make(name: str) -> str:
     hints = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from serkit.errors import TableError
 from serkit.utils.atomic import atomic_write_text
@@ -90,14 +90,6 @@ def read_table(path: PathLike, *, value_required: bool = True) -> KeyTable:
         table[key] = value
         table.line_of[key] = lineno
     return table
-
-
-def iter_table(path: PathLike, *, value_required: bool = True) -> Iterator[Tuple[str, str]]:
-    """Stream ``(key, value)`` pairs without keeping the table (no duplicate check)."""
-    path = str(path)
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            yield parse_line(raw.rstrip(b"\n"), path, lineno, value_required=value_required)
 
 
 def c_sort_key(key: str) -> bytes:

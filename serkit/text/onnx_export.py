@@ -123,12 +123,3 @@ def export_text_onnx(state: Mapping[str, Any], path, opset: int = OPSET) -> Dict
     diff = verify_onnx(path, ref, {k: check[k] for k in present}, {k: DYNAMIC[k] for k in present})
     embed_card(path, card(state), key=METADATA_KEY)
     return {"format": "onnx", "opset": opset, "inputs": present, "check_max_abs_diff": diff}
-
-
-def read_card(path) -> Dict[str, Any]:
-    from serkit.export.onnx_export import read_onnx_card
-
-    found = read_onnx_card(path, key=METADATA_KEY)
-    if found is None:
-        raise SerkitError(f"{path}: no {METADATA_KEY} metadata; was it written by serkit.bin.export_text?")
-    return found

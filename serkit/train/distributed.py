@@ -38,10 +38,6 @@ def init_distributed(use_gpu: bool = True) -> DistContext:
     return DistContext(rank, world, local_rank, device)
 
 
-def barrier(ctx: DistContext) -> None:
-    if ctx.enabled:
-        dist.barrier()
-
 
 def cleanup(ctx: DistContext) -> None:
     if ctx.enabled and dist.is_initialized():
