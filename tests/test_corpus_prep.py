@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from conftest import REPO, SHARED_CORPORA, UTILS, run_script
-from serkit.data.labels import LabelMap, drop_unusable, normalise_spelling
+from serkit.data.labels import LabelSpellings, drop_unusable, normalise_spelling
 from serkit.data.corpus import PrepReport, Utterance
 from serkit.data.table import read_table
 from serkit.score.folds import make_fold_dirs, read_fold_file
@@ -109,7 +109,7 @@ def mapping_lines(caplog) -> List[str]:
 
 def test_label_map_logs_every_mapped_spelling(caplog):
     caplog.set_level(logging.INFO)
-    labels = LabelMap(("angry", "fear", "sad"), allowed=("angry", "fear", "sad", "surprise"))
+    labels = LabelSpellings(("angry", "fear", "sad"), allowed=("angry", "fear", "sad", "surprise"))
     assert labels.lookup("angry", "a") == "angry"
     assert labels.lookup("Fear", "b") == "fear" and labels.lookup("Fear", "c") == "fear"
     assert labels.lookup("pleasant_surprised", "d") == "surprise"

@@ -1,7 +1,7 @@
 """Label spellings and utterance checks shared by the corpus preparation scripts.
 
 Corpus releases spell their emotion labels inconsistently between copies (``OAF_Fear``,
-``YAF_pleasant_surprised``, ``ps``, ``Sad``...). :class:`LabelMap` maps every spelling onto the
+``YAF_pleasant_surprised``, ``ps``, ``Sad``...). :class:`LabelSpellings` maps every spelling onto the
 canonical English tokens (:data:`CANONICAL`) and remembers each spelling it had to map, so that the
 log says exactly what was reinterpreted::
 
@@ -72,7 +72,7 @@ class MappedSpelling:
         return f"mapped {what} spelling '{self.spelling}' -> {self.label} ({how}{self.count} {files})"
 
 
-class LabelMap:
+class LabelSpellings:
     """Tolerant ``spelling -> canonical label`` lookup that records every non-official spelling.
 
     ``official``: the corpus's own spellings, exactly as the release writes them (a list of
@@ -193,7 +193,7 @@ def non_canonical_labels(utt2emo: Mapping[str, str], where=None) -> List[str]:
     canonical label it looks like, if any. ``where`` (``KeyTable.where``) gives ``file:line``."""
     counts = Counter(utt2emo.values())
     place = _first_lines(utt2emo, where)
-    guess = LabelMap(CANONICAL)
+    guess = LabelSpellings(CANONICAL)
     out = []
     for label in sorted(set(counts) - set(CANONICAL)):
         near, _ = guess.resolve(label)

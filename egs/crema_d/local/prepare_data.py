@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
-from serkit.data.labels import LabelMap, drop_unusable
+from serkit.data.labels import LabelSpellings, drop_unusable
 from serkit.errors import DataDirError
 from serkit.utils import cli
 
@@ -86,7 +86,7 @@ def name_problem(actor: str, sentence: str, code: str, emotion: Optional[str], l
     return None
 
 
-def parse(paths: List[Path], report: PrepReport, labels: LabelMap,
+def parse(paths: List[Path], report: PrepReport, labels: LabelSpellings,
           genders: Optional[Dict[str, str]]) -> List[Utterance]:
     utts = []
     for path in paths:
@@ -133,7 +133,7 @@ def main(argv: List[str]) -> int:
     csv_path = demographics_file(root, args.demographics)
     genders = read_demographics(csv_path) if csv_path else None
     report = PrepReport()
-    labels = LabelMap(EMOTIONS, aliases={}, fuzzy=False)
+    labels = LabelSpellings(EMOTIONS, aliases={}, fuzzy=False)
     utts = drop_unusable(parse(find_audio(audio_root, report), report, labels, genders), report)
     labels.log_mappings(logger)
     if genders is not None:

@@ -62,7 +62,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         ("intermediate fusion", args.intermediate, "text states steer the pooling of the BiLSTM frames (cross-attention)"),
     ]
     rows, ua = [], {}
-    wall_of = {args.late: None}
     for name, tag, how in systems:
         test = _json(exp / tag / "results" / "summary.json")
         dev_path = exp / tag / "results_dev" / "summary.json"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
-from serkit.data.labels import LabelMap, drop_unusable
+from serkit.data.labels import LabelSpellings, drop_unusable
 from serkit.utils import cli
 
 CODES = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprise"}
@@ -43,7 +43,7 @@ def split_name(path: Path) -> Optional[Tuple[str, str, str]]:
     return None
 
 
-def parse(paths: List[Path], report: PrepReport, labels: LabelMap) -> List[Utterance]:
+def parse(paths: List[Path], report: PrepReport, labels: LabelSpellings) -> List[Utterance]:
     utts = []
     for path in paths:
         fields = split_name(path)
@@ -73,7 +73,7 @@ def main(argv: List[str]) -> int:
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
     report = PrepReport()
-    labels = LabelMap(CODES)
+    labels = LabelSpellings(CODES)
     utts = drop_unusable(parse(find_audio(args.savee_root, report), report, labels), report)
     labels.log_mappings(logger)
     check_counts(utts, 480, "SAVEE", EXPECTED)

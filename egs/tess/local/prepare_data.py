@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
-from serkit.data.labels import LabelMap, drop_unusable
+from serkit.data.labels import LabelSpellings, drop_unusable
 from serkit.utils import cli
 
 SPEAKERS = ("OAF", "YAF")
@@ -53,7 +53,7 @@ def split_folder(name: str) -> Optional[Tuple[str, str]]:
     return m.group(1).upper(), m.group(2)
 
 
-def parse_one(path: Path, labels: LabelMap) -> Tuple[Optional[Utterance], str]:
+def parse_one(path: Path, labels: LabelSpellings) -> Tuple[Optional[Utterance], str]:
     """The utterance of ``path``, or ``(None, why not)``."""
     fields = split_file_name(path.stem)
     if fields is None:
@@ -73,7 +73,7 @@ def parse_one(path: Path, labels: LabelMap) -> Tuple[Optional[Utterance], str]:
                      text=f"say the word {word}"), ""
 
 
-def parse(paths: List[Path], report: PrepReport, labels: LabelMap) -> List[Utterance]:
+def parse(paths: List[Path], report: PrepReport, labels: LabelSpellings) -> List[Utterance]:
     utts = []
     for path in paths:
         utt, why = parse_one(path, labels)
@@ -91,7 +91,7 @@ def main(argv: List[str]) -> int:
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
     report = PrepReport()
-    labels = LabelMap(OFFICIAL, allowed=EXPECTED)
+    labels = LabelSpellings(OFFICIAL, allowed=EXPECTED)
     utts = drop_unusable(parse(find_audio(args.tess_root, report), report, labels), report)
     labels.log_mappings(logger)
     check_counts(utts, 2800, "TESS", EXPECTED)
