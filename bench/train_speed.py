@@ -56,7 +56,7 @@ def step_flops_per_utt(config, input_dim: int, classes: int) -> float:
 def measure(config_path: str, fold: Path, epochs: int):
     import torch
 
-    from serkit.dataset.examples import labels_of, load_examples
+    from serkit.loader.examples import labels_of, load_examples
     from serkit.train.config import load_train_config
     from serkit.train.distributed import DistContext
     from serkit.train.trainer import Trainer

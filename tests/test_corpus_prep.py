@@ -23,7 +23,7 @@ from conftest import REPO, SHARED_CORPORA, UTILS, run_script
 from serkit.data.labels import LabelSpellings, drop_unusable, normalise_spelling
 from serkit.data.corpus import PrepReport, Utterance
 from serkit.data.table import read_table
-from serkit.score.folds import make_fold_dirs, read_fold_file
+from serkit.data.folds import make_fold_dirs, read_fold_file
 
 EGS = REPO / "egs"
 

@@ -122,7 +122,7 @@ def test_infer_files_scp_and_directory_in_every_format(models, tmp_path, capsys)
 def _training_posteriors(data, tmp_path, state):
     """Posteriors the training pipeline gives: features, per-speaker CMVN stats, load_examples, evaluate."""
     from serkit.bin import compute_cmvn_stats, compute_feats
-    from serkit.dataset.examples import load_examples
+    from serkit.loader.examples import load_examples
     from serkit.models import model_from_checkpoint
     from serkit.train.evaluate import evaluate
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from serkit.dataset.examples import Example
-from serkit.dataset.config import DataConfig, SpecAugmentConfig
-from serkit.dataset.pipeline import (
+from serkit.loader.examples import Example
+from serkit.loader.config import DataConfig, SpecAugmentConfig
+from serkit.loader.pipeline import (
     bucket, collate, crop, epoch_order, eval_batches, spec_augment, train_batches,
 )
 
@@ -102,7 +102,7 @@ def test_data_config_rejects_unknown_balance():
 
 
 def test_log_power_mixing_hits_the_snr():
-    from serkit.dataset.pipeline import mix_log_power
+    from serkit.loader.pipeline import mix_log_power
 
     rng = np.random.default_rng(0)
     speech = np.log(rng.uniform(0.5, 2.0, (50, 16)))
@@ -116,8 +116,8 @@ def test_log_power_mixing_hits_the_snr():
 
 
 def test_online_noise_changes_the_batch_and_respects_cmvn():
-    from serkit.dataset.config import NoiseConfig
-    from serkit.dataset.pipeline import add_noise
+    from serkit.loader.config import NoiseConfig
+    from serkit.loader.pipeline import add_noise
 
     ex = _examples(6)
     mean, std = np.full(8, 2.0, np.float32), np.full(8, 0.5, np.float32)
@@ -136,7 +136,7 @@ def test_online_noise_changes_the_batch_and_respects_cmvn():
 
 def test_noise_bank_needs_log_power_features(tmp_path):
     from conftest import make_feature_dir
-    from serkit.dataset.examples import load_noise_bank
+    from serkit.loader.examples import load_noise_bank
     from serkit.errors import DataDirError
 
     d = make_feature_dir(tmp_path, "noise", speakers=("n",), utts_per_spk=2)

@@ -11,9 +11,9 @@ import yaml
 
 from conftest import make_feature_dir, run_script
 from serkit.data.table import read_table, write_table
-from serkit.dataset.examples import labels_of, load_examples
-from serkit.dataset.config import DataConfig
-from serkit.dataset.pipeline import collate, drop_text, eval_batches, items, tokenized, train_batches
+from serkit.loader.examples import labels_of, load_examples
+from serkit.loader.config import DataConfig
+from serkit.loader.pipeline import collate, drop_text, eval_batches, items, tokenized, train_batches
 from serkit.errors import ConfigError, SerkitError
 from serkit.text.tokenizer import TextConfig, Tokenizer, train_sentencepiece
 from serkit.train.checkpoint import load_checkpoint

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from conftest import REPO, TINY_MODEL, make_feature_dir, run_script
-from serkit.dataset.examples import labels_of, load_examples
+from serkit.loader.examples import labels_of, load_examples
 from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import average_checkpoints, load_checkpoint, save_checkpoint
 from serkit.train.config import load_train_config
@@ -245,7 +245,7 @@ def test_two_cpu_processes_match_one(tmp_path, dirs):
 
 
 def test_mixup_and_cosine_schedule(tmp_path, dirs):
-    from serkit.dataset.pipeline import eval_batches
+    from serkit.loader.pipeline import eval_batches
 
     torch.set_num_threads(1)
     config = _config(tmp_path, train__max_epochs=3, train__mixup_alpha=0.4)
@@ -277,7 +277,7 @@ def test_training_refuses_held_out_test_noise(tmp_path):
 
 
 def test_checkpoint_records_raw_global_stats(tmp_path, dirs):
-    from serkit.dataset.examples import raw_feature_stats
+    from serkit.loader.examples import raw_feature_stats
     from serkit.feats.ark import load_scp
     from serkit.feats.cmvn import accumulate
 
@@ -327,7 +327,7 @@ def test_distillation_uses_the_teacher(tmp_path, dirs):
     config.train.distill.teacher = str(tmp_path / "teacher" / "{fold}" / "final.pt")
     student = _trainer(config, tmp_path / "student" / "fold2", dirs)
     assert student.teacher is not None
-    batch = next(iter(__import__("serkit.dataset.pipeline", fromlist=["eval_batches"]).eval_batches(student.train_set, 8)))
+    batch = next(iter(__import__("serkit.loader.pipeline", fromlist=["eval_batches"]).eval_batches(student.train_set, 8)))
     with_teacher = student._loss(batch, np.random.default_rng(0))
     student.teacher = None
     without = student._loss(batch, np.random.default_rng(0))
@@ -341,5 +341,5 @@ def test_a_training_config_loads_without_torch():
     """Checking a config is instant: neither torch nor the data pipeline is imported."""
     code = ("import sys; from serkit.train.config import load_train_config; "
             f"load_train_config({str(REPO / 'egs' / 'emodb' / 'conf' / 'train.yaml')!r}); "
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('serkit.dataset.pipeline')))")
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('serkit.loader.pipeline')))")
     assert run_script([sys.executable, "-c", code]).stdout.strip() == "[]"

@@ -26,8 +26,8 @@ from serkit.data.corpus import probe_duration
 from serkit.data.datadir import ALL_TABLES, RECO_TABLES, DataDir, ensure_dir
 from serkit.data.ops import Tables, project, write_tables
 from serkit.data.table import PathLike, read_table, write_table
-from serkit.utils.atomic import atomic_write_text
 from serkit.errors import DataDirError, SerkitError
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from serkit.augment.datadir import HELD_OUT, stable_rng
 from serkit.data.corpus import PrepReport, find_audio, probe_duration
 from serkit.data.datadir import ALL_TABLES, ensure_dir
 from serkit.data.table import PathLike, invert_multimap, write_table
-from serkit.utils.atomic import atomic_write_text
 from serkit.errors import DataDirError, SerkitError
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from serkit.data.datadir import ensure_dir
-from serkit.utils.atomic import atomic_write_text
 from serkit.score.metrics import Scores, ScoreError, aggregate, compute_scores, pair_tables, read_label_table
 from serkit.score.plot import default_title, plot_confusion
 from serkit.utils import cli
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger("serkit.aggregate_scores")
 

@@ -11,12 +11,12 @@ import logging
 from typing import List
 
 from serkit.data.datadir import ensure_dir
-from serkit.data.table import write_table
-from serkit.utils.atomic import atomic_write_text
 from serkit.data.table import read_label_list
+from serkit.data.table import write_table
 from serkit.score.metrics import compute_scores, pair_tables, read_label_table
 from serkit.score.plot import default_title, plot_confusion
 from serkit.utils import cli
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger("serkit.compute_metrics")
 

@@ -21,7 +21,7 @@ from serkit.data.label_map import load_label_map, map_data_dir, shared_labels
 from serkit.data.ops import combine_data, subset_data_dir
 from serkit.data.table import write_label_list
 from serkit.errors import DataDirError
-from serkit.score.folds import check_speaker_independent
+from serkit.data.folds import check_speaker_independent
 from serkit.utils import cli
 
 logger = logging.getLogger("serkit.cross_corpus_sets")

@@ -27,7 +27,7 @@ logger = logging.getLogger("serkit.export")
 
 def _calibration(data_dir: str, meta, count: int):
     from serkit.data.datadir import DataDir
-    from serkit.dataset.examples import load_examples
+    from serkit.loader.examples import load_examples
     from serkit.errors import SerkitError
 
     if not DataDir(data_dir).has("feats.scp"):

@@ -17,7 +17,7 @@ from typing import List, Tuple
 from serkit.data.datadir import DataDir
 from serkit.data.ops import combine_data, subset_data_dir
 from serkit.errors import DataDirError
-from serkit.score.folds import check_speaker_independent
+from serkit.data.folds import check_speaker_independent
 from serkit.utils import cli
 
 logger = logging.getLogger("serkit.fold_variants")

@@ -22,12 +22,12 @@ from typing import List
 
 import numpy as np
 
-from serkit.data.table import write_table
-from serkit.utils.atomic import atomic_write_text
 from serkit.data.table import write_label_list
+from serkit.data.table import write_table
 from serkit.feats.ark import AtomicArkWriter
 from serkit.score import late_fusion as lf
 from serkit.utils import cli
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger("serkit.late_fusion")
 

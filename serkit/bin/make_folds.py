@@ -11,7 +11,7 @@ from collections import Counter
 from typing import List
 
 from serkit.data.datadir import DataDir
-from serkit.score.folds import SCHEMES, FoldError, make_fold_dirs, make_folds
+from serkit.data.folds import SCHEMES, FoldError, make_fold_dirs, make_folds
 from serkit.utils import cli
 
 

@@ -21,9 +21,9 @@ import torch
 from serkit.data.audio import DEFAULT_SAMPLE_RATE, SILENCE_DBFS, rms_dbfs
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_table
-from serkit.dataset.examples import load_examples
+from serkit.loader.examples import load_examples
 from serkit.data.table import read_label_list, write_label_list
-from serkit.dataset.pipeline import tokenized
+from serkit.loader.pipeline import tokenized
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter
 from serkit.models import model_from_checkpoint, uses_text

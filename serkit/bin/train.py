@@ -22,7 +22,7 @@ import yaml
 from serkit.data.datadir import DataDir
 from serkit.data.labels import non_canonical_labels, rare_classes
 from serkit.data.table import read_label_list, write_label_list
-from serkit.dataset.examples import feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats
+from serkit.loader.examples import feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats
 from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import config_differences, load_train_config

@@ -16,8 +16,8 @@ import soundfile as sf
 
 from serkit.data.datadir import ensure_dir
 from serkit.data.table import PathLike, invert_multimap, write_table
-from serkit.utils.atomic import atomic_write_text
 from serkit.errors import DataDirError
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""Scoring (WA, UA, macro-F1, confusion matrices) and speaker-independent cross-validation folds."""
+"""Scoring: WA, UA, macro-F1, confusion matrices, aggregation over folds, late fusion."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from serkit.dataset.config import DataConfig
+from serkit.loader.config import DataConfig
 from serkit.errors import ConfigError
 from serkit.utils.config import Located, from_dict, load_yaml, split_override
 

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from serkit.dataset.examples import Example
-from serkit.dataset.pipeline import eval_batches
+from serkit.loader.examples import Example
+from serkit.loader.pipeline import eval_batches
 from serkit.models import run_model
 
 

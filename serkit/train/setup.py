@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from serkit.dataset.examples import Example
-from serkit.dataset.pipeline import tokenized
+from serkit.loader.examples import Example
+from serkit.loader.pipeline import tokenized
 from serkit.errors import ConfigError, SerkitError
 from serkit.models import model_from_checkpoint, uses_text
 from serkit.text.tokenizer import Tokenizer, train_sentencepiece

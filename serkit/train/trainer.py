@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from serkit.dataset.examples import Example
-from serkit.dataset.pipeline import train_batches
+from serkit.loader.examples import Example
+from serkit.loader.pipeline import train_batches
 from serkit.errors import SerkitError
 from serkit.models import build_model, run_model
 from serkit.score.metrics import compute_scores

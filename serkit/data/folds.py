@@ -32,8 +32,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from serkit.data.datadir import ALL_TABLES, DataDir, ensure_dir
 from serkit.data.ops import subset_data_dir
 from serkit.data.table import PathLike, c_sort_key
-from serkit.utils.atomic import atomic_write_text
 from serkit.errors import SerkitError
+from serkit.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Features come from ``feats.scp``; CMVN is applied per utterance through ``utt2sp
 ``cmvn.scp`` (per-speaker or global stats, as compute_cmvn_stats.sh wrote them). Labels come
 from ``utt2emo`` and are mapped to indices through a fixed label list. With ``text=True`` the
 transcript comes from ``text`` (None when the table or the utterance's line is missing, or empty);
-token ids are added later, by the pipeline's :func:`serkit.dataset.pipeline.tokenized`.
+token ids are added later, by the pipeline's :func:`serkit.loader.pipeline.tokenized`.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from conftest import make_data_dir
 from serkit.data.datadir import DataDir
 from serkit.data.ops import subset_data_dir
 from serkit.data.table import read_table
-from serkit.score.folds import (
+from serkit.data.folds import (
     Fold, FoldError, check_speaker_independent, format_fold_file, leave_n_out_folds, loso_folds, make_fold_dirs,
     make_folds, read_fold_file, speakers_of,
 )

@@ -17,8 +17,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from serkit.dataset.config import DataConfig, NoiseConfig, SpecAugmentConfig
-from serkit.dataset.examples import Example
+from serkit.loader.config import DataConfig, NoiseConfig, SpecAugmentConfig
+from serkit.loader.examples import Example
 from serkit.text.tokenizer import PAD_ID, Tokenizer
 
 Item = Dict[str, object]
