@@ -71,19 +71,19 @@ def test_fold_file(tmp_path):
     ff.write_text(
         "# name test [dev]\n"
         "\n"
-        "a  spk1,spk2\t spk4,spk5   # explicit dev\n"
-        "b spk3 -\n"
-        "c spk4\n"
+        "fold1  spk1,spk2\t spk4,spk5   # explicit dev\n"
+        "fold2 spk3 -\n"
+        "fold3 spk4\n"
     )
     folds = read_fold_file(ff, SPK)
     assert _parts(folds) == [
-        ("a", ("spk1", "spk2"), ("spk4", "spk5"), ("spk3",)),
-        ("b", ("spk3",), (), ("spk1", "spk2", "spk4", "spk5")),
+        ("fold1", ("spk1", "spk2"), ("spk4", "spk5"), ("spk3",)),
+        ("fold2", ("spk3",), (), ("spk1", "spk2", "spk4", "spk5")),
         # the cycle is spk1 spk2 spk3 spk4 (listed order) then spk5: after spk4 comes spk5
-        ("c", ("spk4",), ("spk5",), ("spk1", "spk2", "spk3")),
+        ("fold3", ("spk4",), ("spk5",), ("spk1", "spk2", "spk3")),
     ]
     assert read_fold_file(ff, SPK, dev_speakers=0)[2].dev == ()
-    ff.write_bytes(b"a spk1\r\nb spk2\r\n")  # Windows line endings are harmless here
+    ff.write_bytes(b"fold1 spk1\r\nfold2 spk2\r\n")  # Windows line endings are harmless here
     assert [f.test for f in read_fold_file(ff, SPK)] == [("spk1",), ("spk2",)]
     # what make_fold_dirs records reads back to the same folds
     ff.write_text(format_fold_file(folds))
@@ -93,16 +93,17 @@ def test_fold_file(tmp_path):
 @pytest.mark.parametrize(
     "content, expected",
     [
-        ("f1 spk1\nf2 spk9\n", r":2: fold 'f2': test speakers \['spk9'\] are not speakers of the data directory"),
-        ("f1 spk1 spk2 spk3\n", r":1: expected '<fold-name> <test-speakers,...> .*got 4 fields.*commas"),
-        ("f1\n", r":1: expected .*got 1 fields"),
-        ("f1 spk1\n# c\nf1 spk2\n", r":3: fold name 'f1' is already used at line 1"),
-        ("f/1 spk1\n", r":1: fold name 'f/1' is not usable as a directory name"),
-        ("f1 spk1,,spk2\n", r":1: empty speaker in the test list 'spk1,,spk2'"),
-        ("f1 spk1 spk2,spk1\n", r":1: fold 'f1': speakers \['spk1'\] are in both the test and the dev set"),
-        ("f1 spk1,spk1\n", r":1: fold 'f1': test speakers \['spk1'\] are listed twice"),
-        ("f1 spk1\nf2 spk1,spk2,spk3,spk4 spk5\n", r":2: fold 'f2': no speakers left for training"),
-        ("f1 spk1,spk2,spk3,spk4\n", r":1: fold 'f1': cannot take 1 dev speakers"),
+        ("fold1 spk1\nfold2 spk9\n", r":2: fold 'fold2': test speakers \['spk9'\] are not speakers of the data directory"),
+        ("fold1 spk1 spk2 spk3\n", r":1: expected '<fold-name> <test-speakers,...> .*got 4 fields.*commas"),
+        ("fold1\n", r":1: expected .*got 1 fields"),
+        ("fold1 spk1\n# c\nfold1 spk2\n", r":3: fold name 'fold1' is already used at line 1"),
+        ("f/1 spk1\n", r":1: fold name 'f/1': the recipes run fold k as job k .* call this one fold1"),
+        ("fold2 spk1\nfold1 spk2\n", r":1: fold name 'fold2': .*call this one fold1"),
+        ("fold1 spk1,,spk2\n", r":1: empty speaker in the test list 'spk1,,spk2'"),
+        ("fold1 spk1 spk2,spk1\n", r":1: fold 'fold1': speakers \['spk1'\] are in both the test and the dev set"),
+        ("fold1 spk1,spk1\n", r":1: fold 'fold1': test speakers \['spk1'\] are listed twice"),
+        ("fold1 spk1\nfold2 spk1,spk2,spk3,spk4 spk5\n", r":2: fold 'fold2': no speakers left for training"),
+        ("fold1 spk1,spk2,spk3,spk4\n", r":1: fold 'fold1': cannot take 1 dev speakers"),
         ("# nothing\n\n", r": no folds; write one"),
     ],
 )

@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# The shared body of every serkit recipe (stages 1-7), called by egs/<corpus>/run.sh after the
+# The shared body of every serkit recipe (stages 1-8), called by egs/<corpus>/run.sh after the
 # corpus's own data preparation (stage 0), the way ESPnet recipes call their template script.
 #
 #   ser.sh [options]
 #
-# Stages:
+# Stages (and the tools they run: utils/*.sh, python -m serkit.bin.<tool>):
 #   1  augmentation as data directories (optional): speed-perturbed and noisy copies of the
 #      training data; noisy test sets (held-out noise) for robustness tests
-#   2  features (conf/feats.yaml) and CMVN
+#      [utils/prepare_noise_dir.sh, perturb_data_dir_speed.sh, augment_data_dir.sh]
+#   2  features (conf/feats.yaml) and CMVN [utils/make_feats.sh, compute_cmvn_stats.sh]
 #   3  speaker-independent folds: data/folds/fold<k>/{train,dev,test}, plus train_aug and
-#      test_snr<N> when stage 1 made them
-#   4  training, one model per fold and training config
+#      test_snr<N> when stage 1 made them [serkit.bin.make_folds, fold_variants]
+#   4  training, one model per fold and training config [serkit.bin.train]
 #   5  the classical baseline on the same folds (openSMILE functionals + SVM; skipped with a
-#      message unless serkit[baseline] is installed, or with --baseline false)
+#      message unless serkit[baseline] is installed, or with --baseline false) [serkit.bin.baseline_svm]
 #   6  scoring: each fold's test set (and noisy versions), metrics, aggregation over folds
+#      [serkit.bin.predict, compute_metrics, aggregate_scores]
 #   7  export (with --export-configs, needs serkit[deploy]): each fold's model to ONNX and dynamic
 #      INT8; the INT8 models scored from the audio with serkit-infer; size and latency measured
-#   8  results: the recipe's RESULTS.md
+#      [serkit.bin.export, infer, compute_metrics]
+#   8  results: the recipe's RESULTS.md [serkit.bin.write_results]
+# A rerun skips what is up to date: trained configs (every fold's final.pt newer than the
+# config), scored ones (results newer than every fold's final.pt), exported ones likewise.
 #
 # Options (defaults in brackets):
 #   --stage/--stop-stage N      [1/100]
@@ -76,6 +81,10 @@ help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exi
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (ser.sh:${BASH_LINENO[0]}) $*"; }
 die() { echo "ser.sh: ERROR: $*" >&2; exit 1; }
+# folds_newer <dir> <file> <source>: every fold's <dir>/fold<k>/<file> exists and is newer than <source>
+folds_newer() { local k; for k in $(seq "$nfolds"); do [ "$1/fold$k/$2" -nt "$3" ] || return 1; done; }
+# newer_than_folds <target> <dir> <file>: <target> exists and is newer than every fold's <dir>/fold<k>/<file>
+newer_than_folds() { local k; for k in $(seq "$nfolds"); do [ "$1" -nt "$2/fold$k/$3" ] || return 1; done; }
 : "${train_cmd:=run.pl}"
 : "${feat_cmd:=run.pl}"
 case "$folds" in loso|leave-n-out|file|none) ;; *) die "--folds '$folds' is not loso, leave-n-out, file or none" ;; esac
@@ -95,7 +104,7 @@ for snr in $robust_snrs; do test_variants="$test_variants snr$snr=data/${test_sr
 fdir=$folds_dir
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ] && [ -n "$train_aug$test_variants" ]; then
-  log "Stage 1: augmentation: ${train_aug:-no training copies}; ${test_variants:-no noisy test sets}"
+  log "Stage 1: augmentation (utils/perturb_data_dir_speed.sh, augment_data_dir.sh): ${train_aug:-no training copies}; ${test_variants:-no noisy test sets}"
   [ -n "$noise_root" ] && utils/prepare_noise_dir.sh --test-fraction 0.3 --seed 1 "$noise_root" data/noise
   for f in $speed_perturb; do
     utils/perturb_data_dir_speed.sh "$f" "data/$aug_src" "data/${aug_src}_sp$f"
@@ -111,7 +120,7 @@ extra_sets=$(for spec in $train_aug ${test_variants//=/ }; do case "$spec" in da
 [ -d data/noise/train ] && extra_sets="$extra_sets noise/train"
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
-  log "Stage 2: features ($feats_conf) and $cmvn CMVN for: $sets" $extra_sets
+  log "Stage 2: features ($feats_conf, utils/make_feats.sh) and $cmvn CMVN (utils/compute_cmvn_stats.sh) for: $sets" $extra_sets
   cmvn_opt=""
   [ "$cmvn" = per-speaker ] && cmvn_opt=--per-speaker
   for x in $sets $extra_sets; do
@@ -125,7 +134,7 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
 fi
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
-  log "Stage 3: folds ($folds) in $fdir"
+  log "Stage 3: folds ($folds, serkit.bin.make_folds) in $fdir"
   rm -rf "$fdir"
   if [ "$folds" = none ]; then
     mkdir -p "$fdir/fold1"
@@ -148,12 +157,11 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   [ "$nfolds" -gt 0 ] || die "no folds in $fdir; run stage 3"
   for conf in $train_configs; do
     tag=$(basename "$conf" .yaml)
-    if [ -f "$exp/$tag/train_wall_seconds" ] && [ -z "$(for k in $(seq "$nfolds"); do
-         [ "$exp/$tag/fold$k/final.pt" -nt "$conf" ] || echo missing; done)" ]; then
+    if [ -f "$exp/$tag/train_wall_seconds" ] && folds_newer "$exp/$tag" final.pt "$conf"; then
       log "Stage 4: $tag is trained on all $nfolds folds (newer than $conf); skipped (delete $exp/$tag to train again)"
       continue
     fi
-    log "Stage 4: training $tag ($conf) on $nfolds folds ($train_name), $train_jobs at a time (logs: $exp/$tag/log/train.*.log)"
+    log "Stage 4: training $tag ($conf, serkit.bin.train) on $nfolds folds ($train_name), $train_jobs at a time (logs: $exp/$tag/log/train.*.log)"
     mkdir -p "$exp/$tag"
     dim=$(python -c "import kaldiio,sys; print(next(iter(kaldiio.load_scp(sys.argv[1]).values())).shape[1])" "$fdir/fold1/train/feats.scp")
     classes=$(cut -d' ' -f2 "$fdir/fold1/train/utt2emo" | sort -u | wc -l)
@@ -174,7 +182,7 @@ base_tag=baseline_svm
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
   if python -c "import opensmile, sklearn" 2>/dev/null; then
-    log "Stage 5: baseline: openSMILE ComParE_2016 functionals + SVM on the same folds ($exp/$base_tag)"
+    log "Stage 5: baseline (serkit.bin.baseline_svm): openSMILE ComParE_2016 functionals + SVM on the same folds ($exp/$base_tag)"
     base_data=$data
     if [ "$folds" = none ]; then
       base_data=${train_set}_all
@@ -195,17 +203,18 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   for tag in $tags; do
     for variant in "" $(for snr in $robust_snrs; do echo "_snr$snr"; done); do
       [ "$tag" = "$base_tag" ] && [ -n "$variant" ] && continue  # the baseline is scored on clean speech only
-      if [ "$tag" != "$base_tag" ] && [ -f "$exp/$tag/results$variant/summary.json" ] && [ -z "$(for k in $(seq "$nfolds"); do
-           [ "$exp/$tag/results$variant/summary.json" -nt "$exp/$tag/fold$k/final.pt" ] || echo stale; done)" ]; then
+      if [ "$tag" != "$base_tag" ] && newer_than_folds "$exp/$tag/results$variant/summary.json" "$exp/$tag" final.pt; then
         log "Stage 6: $tag$variant is scored (newer than every fold's final.pt); skipped"
         continue
       fi
-      log "Stage 6: scoring $tag on the test set$variant of each fold"
-      predict=""
-      [ "$tag" != "$base_tag" ] && predict="python -m serkit.bin.predict --num-threads 1 --model $exp/$tag/foldJOB/final.pt
-        --data $fdir/foldJOB/test$variant --out-dir $exp/$tag/foldJOB/decode_test$variant &&"
+      log "Stage 6: scoring $tag on the test set$variant of each fold (logs: $exp/$tag/log/score$variant.*.log)"
+      if [ "$tag" != "$base_tag" ]; then  # the baseline wrote its decisions in stage 5
+        $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/predict$variant.JOB.log" \
+          python -m serkit.bin.predict --num-threads 1 --model "$exp/$tag/foldJOB/final.pt" \
+            --data "$fdir/foldJOB/test$variant" --out-dir "$exp/$tag/foldJOB/decode_test$variant"
+      fi
       $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score$variant.JOB.log" \
-        $predict python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$variant/utt2emo" \
+        python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$variant/utt2emo" \
           "$exp/$tag/foldJOB/decode_test$variant/utt2pred" "$exp/$tag/foldJOB/scores$variant"
       python -m serkit.bin.aggregate_scores --title "$tag$variant" "$exp/$tag/results$variant" \
         $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores$variant"; done) >/dev/null
@@ -217,12 +226,11 @@ fi
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && [ -n "$export_configs" ]; then
   for conf in $export_configs; do
     tag=$(basename "$conf" .yaml)
-    if [ -f "$exp/${tag}_int8/results/summary.json" ] && [ -z "$(for k in $(seq "$nfolds"); do
-         [ "$exp/${tag}_int8/results/summary.json" -nt "$exp/$tag/fold$k/final.pt" ] || echo stale; done)" ]; then
+    if newer_than_folds "$exp/${tag}_int8/results/summary.json" "$exp/$tag" final.pt; then
       log "Stage 7: $tag is exported and its INT8 models scored (newer than every fold's final.pt); skipped"
       continue
     fi
-    log "Stage 7: exporting $tag (ONNX, INT8) and scoring the INT8 models (logs: $exp/$tag/log/export.*.log)"
+    log "Stage 7: exporting $tag (serkit.bin.export: ONNX, INT8) and scoring the INT8 models (serkit.bin.infer; logs: $exp/$tag/log/export.*.log)"
     $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/export.JOB.log" \
       python -m serkit.bin.export --model "$exp/$tag/foldJOB/final.pt" --out-dir "$exp/$tag/foldJOB/export" \
         --int8 --no-torchscript --latency-repeats 0 "&&" \
@@ -241,7 +249,7 @@ if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && [ -n "$export_configs" ]; th
 fi
 
 if [ ${stage} -le 8 ] && [ ${stop_stage} -ge 8 ]; then
-  log "Stage 8: results -> $results"
+  log "Stage 8: results (serkit.bin.write_results) -> $results"
   python -m serkit.bin.write_results --exp "$exp" --folds-dir "$fdir" --protocol "$folds" \
     ${title:+--title "$title"} --command "${run_command:-$0 $*}" --out "$results" $tags >/dev/null
   log "wrote $results"

@@ -4,7 +4,7 @@
 #
 #   ./run.sh [--stage N] [--stop-stage N] [--nj N] [--seed N] [--train-configs "conf/a.yaml ..."]
 #
-# Stage 0 synthesizes the corpus and a speaker-independent train/dev/test split; stages 1-7 are
+# Stage 0 synthesizes the corpus and a speaker-independent train/dev/test split; stages 1-8 are
 # the shared recipe body (../TEMPLATE/ser.sh): augmentation, features and CMVN, the split as one
 # fold, training, baseline, scoring, RESULTS.md. Options after -- go to ser.sh.
 # Then local/run_multimodal.sh: the transcripts (data/*/text) alone and fused with the audio

@@ -4,7 +4,7 @@
 #
 #   ./run.sh --emodb-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
 #
-# DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-7
+# DIR is the original release (DIR/wav/03a01Fa.wav ...). Stage 0 prepares data/all; stages 1-8
 # are the shared recipe body (../TEMPLATE/ser.sh: augmentation, features, folds, training,
 # baseline, scoring, results); options after -- go to it, e.g.
 #   ./run.sh --emodb-root DIR -- --noise-root NOISE --robust-snrs "20 10 5 0" --export-configs conf/train.yaml

@@ -6,7 +6,7 @@
 #
 # DIR is the release: DIR/Session1/sentences/wav/<dialog>/<utt>.wav, labels from
 # DIR/Session*/dialog/EmoEvaluation, transcripts from DIR/Session*/dialog/transcriptions.
-# Stage 0 prepares data/all; stages 1-7 are the shared recipe body (../TEMPLATE/ser.sh:
+# Stage 0 prepares data/all; stages 1-8 are the shared recipe body (../TEMPLATE/ser.sh:
 # augmentation, features, folds, training, baseline, scoring, results); options after -- go
 # to it, e.g.
 #   ./run.sh --iemocap-root DIR -- --speed-perturb "0.9 1.1" --noise-root NOISE --robust-snrs "20 10 5 0"

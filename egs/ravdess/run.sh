@@ -7,7 +7,7 @@
 # DIR is the release: DIR/Actor_01/03-01-05-01-02-01-12.wav ... (optionally under
 # DIR/Audio_Speech_Actors_01-24/). --prepare-opts "--merge-calm" merges calm into neutral,
 # "--include-song" adds the sung files.
-# Stage 0 prepares data/all; stages 1-7 are the shared recipe body (../TEMPLATE/ser.sh:
+# Stage 0 prepares data/all; stages 1-8 are the shared recipe body (../TEMPLATE/ser.sh:
 # augmentation, features, folds, training, baseline, scoring, results); options after -- go
 # to it, e.g.
 #   ./run.sh --ravdess-root DIR -- --speed-perturb "0.9 1.1" --noise-root NOISE --robust-snrs "20 10 5 0"

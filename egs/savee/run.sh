@@ -5,7 +5,7 @@
 #   ./run.sh --savee-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
 #
 # DIR holds the audio (flat DIR/DC_a01.flac, or the original DIR/AudioData/DC/a01.wav).
-# Stage 0 prepares data/all; stages 1-7 are the shared recipe body (../TEMPLATE/ser.sh:
+# Stage 0 prepares data/all; stages 1-8 are the shared recipe body (../TEMPLATE/ser.sh:
 # augmentation, features, folds, training, baseline, scoring, results); options after -- go
 # to it, e.g.
 #   ./run.sh --savee-root DIR -- --speed-perturb "0.9 1.1" --noise-root NOISE --robust-snrs "20 10 5 0"

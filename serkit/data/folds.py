@@ -11,8 +11,8 @@ Schemes:
       fold2 09,10 11
       fold3 11,12 -
 
-  Fields are separated by spaces or tabs; blank lines and ``#`` comments are ignored. Fold names
-  are directory names (letters, digits, ``.``, ``_``, ``-``). A third field gives the dev
+  Fields are separated by spaces or tabs; blank lines and ``#`` comments are ignored. The folds
+  are named ``fold1``, ``fold2``, ... in order (recipes run fold k as job k). A third field gives the dev
   speakers; ``-`` means no dev set; without it the ``dev_speakers`` rule below applies. Every
   speaker not in a fold's test or dev set trains it. ``make_fold_dirs`` writes
   ``<out-root>/folds.txt`` in this format, so every run can be repeated with ``--scheme file``.
@@ -24,7 +24,6 @@ wrapping round and skipping test speakers; 0 means no dev set. Training is every
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -39,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 SCHEMES = ("loso", "leave-n-out", "file")
 PARTS = ("train", "dev", "test")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class FoldError(SerkitError):
@@ -207,10 +205,12 @@ def read_fold_file(path: PathLike, speakers: Sequence[str], *, dev_speakers: int
                 f"fields: '{raw.strip()}' (separate speakers by commas, without spaces)"
             )
         name = fields[0]
-        if not _NAME.match(name):
-            raise FoldError(f"{where}fold name '{name}' is not usable as a directory name; use letters, digits, . _ -")
         if name in line_of:
             raise FoldError(f"{where}fold name '{name}' is already used at line {line_of[name]}; names must be unique")
+        expected = f"fold{len(entries) + 1}"
+        if name != expected:
+            raise FoldError(f"{where}fold name '{name}': the recipes run fold k as job k (data/folds/fold<k>), so "
+                            f"the folds are named fold1, fold2, ... in order; call this one {expected}")
         line_of[name] = lineno
         test = _speaker_list(fields[1], where, "test")
         dev = None if len(fields) == 2 else ([] if fields[2] == "-" else _speaker_list(fields[2], where, "dev"))
