@@ -55,9 +55,8 @@ def main() -> int:
     table = "\n".join(lines) + "\n"
     print(table, end="")
     if args.update:
-        old = args.update.read_text() if args.update.is_file() else ""
         body = (args.note.strip() + "\n\n" if args.note.strip() else "") + table
-        args.update.write_text(md_sections.upsert(old, "deployment", body))
+        md_sections.update_file(args.update, "deployment", body)
         print(f"deployment table written into {args.update}", file=sys.stderr)
     return 0
 

@@ -123,10 +123,9 @@ def main():
     text = table(resampling_rows(args.seconds, args.repeat), extraction, args)
     print(text)
     if args.update:
-        from serkit.utils.md_sections import upsert
+        from serkit.utils.md_sections import update_file
 
-        path = Path(args.update)
-        path.write_text(upsert(path.read_text(), SECTION, text))
+        update_file(args.update, SECTION, text)
 
 
 if __name__ == "__main__":

@@ -46,11 +46,9 @@ def main():
     table = "\n".join(lines) + "\n"
     print(table, end="")
     if args.update:
-        target = Path(args.update)
-        old = target.read_text() if target.is_file() else ""
         body = (args.note.strip() + "\n\n" if args.note.strip() else "") + table
-        target.write_text(md_sections.upsert(old, "robustness", body))
-        print(f"robustness table written into {target}", file=sys.stderr)
+        md_sections.update_file(args.update, "robustness", body)
+        print(f"robustness table written into {args.update}", file=sys.stderr)
 
 
 if __name__ == "__main__":

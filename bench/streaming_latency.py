@@ -91,8 +91,7 @@ def main() -> int:
                 "estimate (features of the new samples, CMVN, the model on the whole window); RTF: all compute "
                 "time / audio time. The hop bounds how often an estimate can come; the window adds its length "
                 "of look-back, not of delay.\n\n")
-        old = args.update.read_text() if args.update.is_file() else ""
-        args.update.write_text(md_sections.upsert(old, "streaming", note + table))
+        md_sections.update_file(args.update, "streaming", note + table)
         print(f"table written into {args.update}")
     return 0
 

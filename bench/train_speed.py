@@ -134,10 +134,9 @@ def main():
     text = render(results, Path(args.fold), args.epochs, rates, command)
     print(text)
     if args.update:
-        from serkit.utils.md_sections import upsert
+        from serkit.utils.md_sections import update_file
 
-        path = Path(args.update)
-        path.write_text(upsert(path.read_text(), SECTION, text))
+        update_file(args.update, SECTION, text)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,9 @@ data=${1%/}
 logdir=${2:-$data/log}
 cmvndir=${3:-$data/data}
 [ "$cmd" = run.pl ] && cmd="$utils/run.pl"
-name=$(basename "$data")
-parent=$(basename "$(dirname "$data")")  # data/noise/train -> noise_train: nested sets must not collide
-[ "$parent" != data ] && [ "$parent" != . ] && name=${parent}_$name
-[ -d "$data" ] || { echo "$0: data directory '$data' does not exist" >&2; exit 1; }
 . "$utils/lib/lock_data_dir.sh"
 lock_data_dir "$data"
+name=$(data_dir_name "$data")
 mkdir -p "$logdir" "$cmvndir"
 cmvndir=$(cd "$cmvndir" && pwd)
 opt=""

@@ -41,12 +41,9 @@ featdir=${3:-$data/data}
 [ -z "$config" ] && [ -f conf/feats.yaml ] && config=conf/feats.yaml
 [ "$cmd" = run.pl ] && cmd="$utils/run.pl"
 py="$utils/lib/python.sh"
-[ -d "$data" ] || { echo "$0: data directory '$data' does not exist" >&2; exit 1; }
 . "$utils/lib/lock_data_dir.sh"
 lock_data_dir "$data"
-name=$(basename "$data")
-parent=$(basename "$(dirname "$data")")  # data/noise/train -> noise_train: nested sets must not collide
-[ "$parent" != data ] && [ "$parent" != . ] && name=${parent}_$name
+name=$(data_dir_name "$data")
 
 "$py" -m serkit.bin.data_dir validate --no-emo --no-feats "$data" >/dev/null
 # Resolving the type also validates the config before any job starts.

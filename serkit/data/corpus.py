@@ -118,3 +118,14 @@ def summary(utts: Sequence[Utterance]) -> str:
     spks = len({u.speaker for u in utts})
     per = ", ".join(f"{e} {n}" for e, n in sorted(emos.items()))
     return f"{len(utts)} utterances, {spks} speakers ({per})"
+
+
+def finish_preparation(data_dir: PathLike, utts: Sequence[Utterance], report: PrepReport, corpus: str,
+                       expected_total: int, expected_per_emotion: Optional[Dict[str, int]] = None,
+                       what: str = "files") -> str:
+    """The last step of a corpus's ``local/prepare_data.py``: compare the counts with the official
+    release (warnings), write the data directory, and return the one-line summary to print."""
+    check_counts(utts, expected_total, corpus, expected_per_emotion)
+    write_data_dir(data_dir, utts, report)
+    return (f"prepare_data: {data_dir}: {summary(utts)}; {len(report.rejected)} {what} not used"
+            + (f" (listed in {data_dir}/rejected.txt)" if report.rejected else ""))

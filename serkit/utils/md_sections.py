@@ -7,7 +7,7 @@ benchmark script such as bench/robustness_emodb.sh) live between two HTML commen
     ...
     <!-- end section: robustness -->
 
-``upsert`` puts or replaces one such section; ``sections`` lists them; ``write_keeping`` is
+``upsert`` puts or replaces one such section (``update_file`` in a file); ``sections`` lists them; ``write_keeping`` is
 how a generator rewrites such a file without losing them.
 """
 from __future__ import annotations
@@ -36,6 +36,16 @@ def upsert(text: str, name: str, body: str) -> str:
         if m.group("name") == name:
             return text[: m.start()] + block + text[m.end():]
     return text.rstrip("\n") + "\n\n" + block if text.strip() else block
+
+
+def update_file(path, name: str, body: str) -> None:
+    """Put section ``name`` into the Markdown file at ``path`` (made when missing), atomically."""
+    from pathlib import Path
+
+    from serkit.utils.atomic import atomic_write_text
+
+    target = Path(path)
+    atomic_write_text(target, upsert(target.read_text() if target.is_file() else "", name, body))
 
 
 def write_keeping(path, text: str) -> str:

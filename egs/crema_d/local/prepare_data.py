@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
+from serkit.data.corpus import PrepReport, Utterance, find_audio, finish_preparation
 from serkit.data.labels import LabelSpellings, drop_unusable
 from serkit.errors import DataDirError
 from serkit.utils import cli
@@ -140,10 +140,7 @@ def main(argv: List[str]) -> int:
         missing = sorted({u.speaker for u in utts if u.gender is None})
         if missing:
             logger.warning("%s has no Sex for actors %s: utt2gender is not written", csv_path, ", ".join(missing))
-    check_counts(utts, 7442, "CREMA-D", EXPECTED)
-    write_data_dir(args.data_dir, utts, report)
-    print(f"prepare_data: {args.data_dir}: {summary(utts)}; {len(report.rejected)} files not used"
-          + (f" (listed in {args.data_dir}/rejected.txt)" if report.rejected else ""))
+    print(finish_preparation(args.data_dir, utts, report, "CREMA-D", 7442, EXPECTED))
     return 0
 
 

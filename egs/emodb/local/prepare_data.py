@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 
-from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
+from serkit.data.corpus import PrepReport, Utterance, find_audio, finish_preparation
 from serkit.utils import cli
 
 EMOTIONS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}
@@ -57,10 +57,7 @@ def main(argv):
     cli.setup_logging()
     report = PrepReport()
     utts = parse(find_audio(f"{args.emodb_root}/wav", report), report)
-    check_counts(utts, 535, "EmoDB", EXPECTED)
-    write_data_dir(args.data_dir, utts, report)
-    print(f"prepare_data: {args.data_dir}: {summary(utts)}; {len(report.rejected)} files not used"
-          + (f" (listed in {args.data_dir}/rejected.txt)" if report.rejected else ""))
+    print(finish_preparation(args.data_dir, utts, report, "EmoDB", 535, EXPECTED))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
+from serkit.data.corpus import PrepReport, Utterance, find_audio, finish_preparation
 from serkit.data.labels import drop_unusable, log_skipped
 from serkit.errors import DataDirError
 from serkit.utils import cli
@@ -162,11 +162,10 @@ def main(argv: List[str]) -> int:
     no_text = sum(1 for u in utts if u.text is None)
     if no_text:
         logger.warning("%d utterances have no transcript line; their text is empty", no_text)
-    check_counts(utts, sum(EXPECTED[args.classes].values()), "IEMOCAP", EXPECTED[args.classes])
-    write_data_dir(args.data_dir, utts, report)
-    print(f"prepare_data: {args.data_dir}: {summary(utts)}; {len(report.rejected)} files or labels not used"
-          + (f" (listed in {args.data_dir}/rejected.txt)" if report.rejected else "")
-          + (f"; left out by class: {sum(skipped.values())}" if skipped else ""))
+    expected = EXPECTED[args.classes]
+    line = finish_preparation(args.data_dir, utts, report, "IEMOCAP", sum(expected.values()), expected,
+                              what="files or labels")
+    print(line + (f"; left out by class: {sum(skipped.values())}" if skipped else ""))
     return 0
 
 

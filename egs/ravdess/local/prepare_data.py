@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from serkit.data.corpus import DOC_SUFFIXES, PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
+from serkit.data.corpus import DOC_SUFFIXES, PrepReport, Utterance, find_audio, finish_preparation
 from serkit.data.labels import drop_unusable, log_skipped
 from serkit.utils import cli
 
@@ -130,11 +130,8 @@ def main(argv: List[str]) -> int:
     utts = drop_unusable(parse(paths, report, args.include_song, args.merge_calm, skipped), report)
     log_skipped(skipped, "RAVDESS", logger)
     expected = expected_counts(args.include_song, args.merge_calm)
-    check_counts(utts, sum(expected.values()), "RAVDESS", expected)
-    write_data_dir(args.data_dir, utts, report)
-    print(f"prepare_data: {args.data_dir}: {summary(utts)}; {len(report.rejected)} files not used"
-          + (f" (listed in {args.data_dir}/rejected.txt)" if report.rejected else "")
-          + (f"; left out by choice: {sum(skipped.values())}" if sum(skipped.values()) else ""))
+    line = finish_preparation(args.data_dir, utts, report, "RAVDESS", sum(expected.values()), expected)
+    print(line + (f"; left out by choice: {sum(skipped.values())}" if sum(skipped.values()) else ""))
     return 0
 
 

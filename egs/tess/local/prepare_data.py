@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from serkit.data.corpus import PrepReport, Utterance, check_counts, find_audio, summary, write_data_dir
+from serkit.data.corpus import PrepReport, Utterance, find_audio, finish_preparation
 from serkit.data.labels import LabelSpellings, drop_unusable
 from serkit.utils import cli
 
@@ -94,10 +94,7 @@ def main(argv: List[str]) -> int:
     labels = LabelSpellings(OFFICIAL, allowed=EXPECTED)
     utts = drop_unusable(parse(find_audio(args.tess_root, report), report, labels), report)
     labels.log_mappings(logger)
-    check_counts(utts, 2800, "TESS", EXPECTED)
-    write_data_dir(args.data_dir, utts, report)
-    print(f"prepare_data: {args.data_dir}: {summary(utts)}; {len(report.rejected)} files not used"
-          + (f" (listed in {args.data_dir}/rejected.txt)" if report.rejected else ""))
+    print(finish_preparation(args.data_dir, utts, report, "TESS", 2800, EXPECTED))
     return 0
 
 
