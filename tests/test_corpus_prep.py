@@ -11,15 +11,17 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
-from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import REPO, SHARED_CORPORA, UTILS, run_script
+from conftest import (
+    REPO, SHARED_CORPORA, UTILS, make_crema, make_iemocap, make_ravdess, make_savee_flat, make_tess,
+    run_script, write_audio,
+)
 from serkit.data.labels import LabelSpellings, drop_unusable, normalise_spelling
 from serkit.data.corpus import PrepReport, Utterance
 from serkit.data.table import read_table
@@ -38,27 +40,6 @@ def load_script(corpus: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@lru_cache(maxsize=None)
-def tone(rate: int, channels: int = 1, seconds: float = 0.08) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    x = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-    return x if channels == 1 else np.stack([x] * channels, axis=1)
-
-
-def write_audio(path: Path, rate: int, channels: int = 1, fmt: Optional[str] = None) -> Path:
-    """Short audio at ``path``; ``fmt`` forces the container whatever the extension says."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), tone(rate, channels), rate, format=fmt)
-    return path
-
-
-def write_junk(root: Path) -> None:
-    """The stray files of real copies: Finder/Explorer droppings and a readme."""
-    (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    (root / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0 not audio")
-    (root / "readme.txt").write_text("notes from whoever copied this\n")
 
 
 def prepare(corpus: str, args: Sequence[str], capsys) -> str:
@@ -143,20 +124,6 @@ def test_drop_unusable_rejects_duplicates_and_empty_audio(tmp_path):
 # ---------------------------------------------------------------- SAVEE
 
 
-def make_savee_flat(root: Path) -> Path:
-    for spk in ("DC", "JE", "JK", "KL"):
-        for name in ("a01", "n30", "sa03", "su15"):
-            write_audio(root / f"{spk}_{name}.flac", 44100)
-    write_audio(root / "JE_h01.wav", 44100, fmt="FLAC")  # FLAC behind a .wav extension
-    write_audio(root / "JK_d02.wav", 22050, channels=2)  # another rate, stereo: used as is
-    write_audio(root / "DC_x01.flac", 44100)  # no emotion x
-    write_audio(root / "DC_a16.flac", 44100)  # SAVEE has a01-a15
-    write_audio(root / "XY_a01.flac", 44100)  # no speaker XY
-    write_audio(root / "backup" / "DC_a01.wav", 44100)  # a second copy
-    write_junk(root)
-    return root
-
-
 def test_savee_flat_layout(tmp_path, capsys, caplog):
     caplog.set_level(logging.INFO)
     root, data = make_savee_flat(tmp_path / "savee"), tmp_path / "data"
@@ -214,26 +181,6 @@ def test_savee_real_corpus(tmp_path):
 # ---------------------------------------------------------------- RAVDESS
 
 
-def make_ravdess(root: Path) -> Path:
-    speech = root / "Audio_Speech_Actors_01-24"
-    for actor in range(1, 25):
-        d = speech / f"Actor_{actor:02d}"
-        write_audio(d / f"03-01-01-01-01-01-{actor:02d}.wav", 48000)  # neutral, statement 1
-        write_audio(d / f"03-01-02-02-02-01-{actor:02d}.wav", 48000, channels=2 if actor == 3 else 1)  # calm
-        write_audio(d / f"03-01-08-02-02-02-{actor:02d}.wav", 48000)  # surprised
-    song = root / "Audio_Song_Actors_01-24" / "Actor_01"
-    write_audio(song / "03-02-03-01-01-01-01.wav", 48000)  # a song file
-    write_audio(speech / "Actor_02" / "02-01-05-01-01-01-02.wav", 48000)  # a video-only name
-    (speech / "Actor_02" / "01-01-05-01-01-01-02.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    write_audio(speech / "Actor_06" / "03-01-05-01-01-01-05.wav", 48000)  # actor 05 in folder Actor_06
-    write_audio(speech / "Actor_07" / "03-01-09-01-01-01-07.wav", 48000)  # no emotion 09
-    write_audio(speech / "Actor_07" / "03-01-01-02-01-01-07.wav", 48000)  # neutral is never strong
-    write_audio(speech / "Actor_07" / "03-01-04-01-01-01-7.wav", 48000)  # a field of one digit
-    write_audio(speech / "Actor_08" / "03-01-07-01-01-01-08.wav", 16000, fmt="FLAC")  # FLAC inside
-    write_junk(root)
-    return root
-
-
 def test_ravdess_speech(tmp_path, capsys, caplog):
     caplog.set_level(logging.INFO)
     root, data = make_ravdess(tmp_path / "ravdess"), tmp_path / "data"
@@ -283,28 +230,6 @@ def test_ravdess_song_and_merged_calm(tmp_path, capsys):
 
 # ---------------------------------------------------------------- TESS
 
-TESS_RATE = 24414
-
-
-def make_tess(root: Path) -> Path:
-    layout = {  # folder -> emotion spelling in the file names, as copies of TESS have them
-        "OAF_angry": "angry", "OAF_Fear": "fear", "OAF_Pleasant_surprise": "ps", "OAF_Sad": "Sad",
-        "OAF_neautral": "neutral",  # misspelled folder
-        "YAF_angry": "angry", "YAF_fear": "fear", "YAF_pleasant_surprised": "ps", "YAF_sad": "sad",
-        "YAF_neutral": "neutral",
-    }
-    for folder, emotion in layout.items():
-        spk = folder[:3]
-        for word in ("back", "dog"):
-            write_audio(root / folder / f"{spk}_{word}_{emotion}.wav", TESS_RATE)
-    write_audio(root / "YAF_sad" / "YAF_bath_angry.wav", TESS_RATE)  # folder and name disagree
-    write_audio(root / "YAF_sad" / "YAF_bath.wav", TESS_RATE)  # no emotion in the name
-    write_audio(root / "YAF_sad" / "YAF_bite_sadd.wav", TESS_RATE, fmt="FLAC")  # misspelled, FLAC inside
-    write_audio(root / "OAF_angry" / "OAF_back_bored.wav", TESS_RATE)  # not a TESS emotion
-    write_audio(root / "tess copy" / "OAF_angry" / "OAF_back_angry.wav", TESS_RATE)  # nested duplicate
-    write_junk(root)
-    return root
-
 
 def test_tess(tmp_path, capsys, caplog):
     caplog.set_level(logging.INFO)
@@ -335,29 +260,6 @@ def test_tess(tmp_path, capsys, caplog):
 
 
 # ---------------------------------------------------------------- CREMA-D
-
-
-def make_crema(root: Path) -> Path:
-    wav = root / "AudioWAV"
-    for actor in range(1001, 1092):
-        write_audio(wav / f"{actor}_DFA_ANG_XX.wav", 16000)
-    write_audio(wav / "1001_IEO_NEU_XX.wav", 16000)
-    write_audio(wav / "1002_ITH_SAD_HI.wav", 16000)
-    write_audio(wav / "1003_WSI_hap_LO.wav", 16000)  # lower-case code: mapped and logged
-    write_audio(wav / "1004_TSI_FEA_MD.wav", 44100, channels=2)
-    write_audio(wav / "1005_IWW_DIS_XX.wav", 16000, fmt="FLAC")
-    write_audio(wav / "1006_IEO_SUR_XX.wav", 16000)  # no surprise in CREMA-D
-    write_audio(wav / "1007_ABC_ANG_XX.wav", 16000)  # no sentence ABC
-    write_audio(wav / "1092_DFA_ANG_XX.wav", 16000)  # no actor 1092
-    write_audio(wav / "1008_DFA_ANG.wav", 16000)  # level missing
-    write_audio(wav / "1040_ITH_SAD_X.wav", 16000)  # the release's one-letter level: read as XX
-    write_audio(root / "AudioMP3" / "1001_DFA_ANG_XX.wav", 16000)  # outside AudioWAV: not read
-    write_junk(wav)
-    rows = ["ActorID,Age,Sex,Race,Ethnicity"]
-    rows += [f"{a},{30 + a % 20},{'Female' if a % 3 == 0 else 'Male'},Caucasian,Not Hispanic"
-             for a in range(1001, 1092)]
-    (root / "VideoDemographics.csv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 def test_crema_d(tmp_path, capsys, caplog):
@@ -399,46 +301,6 @@ def test_crema_d_without_demographics(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- IEMOCAP
-
-
-def iemocap_session(root: Path, k: int, utts: Dict[str, str], no_wav=(), no_label=()) -> None:
-    """Session<k> with one improvised dialog; ``utts``: last id field -> label code."""
-    s = root / f"Session{k}"
-    dialog = f"Ses0{k}F_impro01"
-    evaluation, transcript = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""], []
-    for i, (tail, code) in enumerate(utts.items()):
-        utt = f"{dialog}_{tail}"
-        start, end = 1.5 + 3 * i, 3.25 + 3 * i
-        if tail not in no_wav:
-            write_audio(s / "sentences" / "wav" / dialog / f"{utt}.wav", 16000)
-        if tail not in no_label:
-            evaluation += [f"[{start:.4f} - {end:.4f}]\t{utt}\t{code}\t[2.5000, 3.0000, 2.5000]",
-                           f"C-E1:\t{code.title()};\t()", ""]
-        transcript.append(f"{utt} [{start:08.4f}-{end:08.4f}]: Words   of {tail}.")
-    transcript.append("M: [BREATHING]")
-    (s / "dialog" / "EmoEvaluation").mkdir(parents=True)
-    (s / "dialog" / "EmoEvaluation" / f"{dialog}.txt").write_text("\n".join(evaluation) + "\n")
-    (s / "dialog" / "EmoEvaluation" / "Categorical").mkdir()
-    (s / "dialog" / "transcriptions").mkdir(parents=True)
-    (s / "dialog" / "transcriptions" / f"{dialog}.txt").write_text("\n".join(transcript) + "\n")
-
-
-def make_iemocap(root: Path) -> Path:
-    for k in range(1, 6):
-        utts = {"F000": "neu", "M000": "ang", "F001": "exc", "M001": "hap", "F002": "sad", "M002": "fru"}
-        iemocap_session(root, k, utts)
-    s1 = root / "Session1"
-    script = "Ses01M_script01_1"  # a male-led script: its F utterances are the session's woman
-    write_audio(s1 / "sentences" / "wav" / script / f"{script}_F000.wav", 16000, channels=2)
-    write_audio(s1 / "sentences" / "wav" / script / f"{script}_M000.wav", 16000)  # no label
-    write_audio(s1 / "sentences" / "wav" / script / f"{script}_M001.wav", 16000)  # surprise: left out
-    write_audio(s1 / "sentences" / "wav" / script / "notes.pk", 16000, fmt="WAV")  # odd name
-    (s1 / "dialog" / "EmoEvaluation" / f"{script}.txt").write_text(
-        f"[1.0000 - 2.0000]\t{script}_F000\tsad\t[2.0, 2.0, 2.0]\n"
-        f"[3.0000 - 4.0000]\t{script}_M001\tsur\t[2.0, 2.0, 2.0]\n"
-        f"[5.0000 - 6.0000]\t{script}_M002\tang\t[2.0, 2.0, 2.0]\n")  # a label without audio
-    write_junk(s1 / "sentences" / "wav")
-    return root
 
 
 def test_iemocap(tmp_path, capsys, caplog):

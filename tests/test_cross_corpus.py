@@ -63,11 +63,10 @@ def test_recipe_pooled_row_and_leave_one_corpus_out_pretraining(tmp_path):
     import subprocess
     from pathlib import Path
 
-    from conftest import TINY_MODEL, make_feature_dir
+    from conftest import TINY_MODEL, copy_recipe, make_feature_dir
     from serkit.train.checkpoint import load_checkpoint
-    from test_recipes import _copy_recipe
 
-    recipe = _copy_recipe("cross_corpus", tmp_path / "egs")
+    recipe = copy_recipe("cross_corpus", tmp_path / "egs")
     make_feature_dir(recipe / "data", "emodb", speakers=("03", "08", "09", "10"), utts_per_spk=9,
                      labels=("angry", "bored", "sad"), seed=1)
     make_feature_dir(recipe / "data", "savee", speakers=("DC", "JE", "JK", "KL"), utts_per_spk=9,

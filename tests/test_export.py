@@ -2,7 +2,6 @@
 waveform graph, INT8, the model card and the export command line."""
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -11,25 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, TINY_MODEL, make_feature_dir, voiced_signal
+from conftest import (
+    DIM, LABELS, MODELS, RATE, REPO, TINY_MODEL, logmel, make_checkpoint, make_feature_dir, raw_feats,
+    utterances, voiced_signal,
+)
 from serkit.errors import SerkitError
 from serkit.feats.cmvn import accumulate, mean_std
-from serkit.feats.config import FeatureConfig, LogMelConfig
-from serkit.feats.frontends import LogMel
-from serkit.models import build_model
-from serkit.utils.config import to_dict
 
 pytest.importorskip("onnxruntime")
 
-DIM = 40
-RATE = 16000
-LABELS = ["angry", "happy", "neutral", "sad"]
-FEATS = FeatureConfig(logmel=LogMelConfig(num_mel_bins=DIM, n_fft=512))
-MODELS = {
-    "parallel_crnn": TINY_MODEL,
-    "crnn": {**TINY_MODEL, "branch_dim": 12},
-    "seed_crnn": {"conv_channels": 8, "rnn_hidden": 12},
-}
 # Measured on this machine (torch 2.11, onnxruntime 1.32, 1.3 s + 3.7 s batch): ONNX vs PyTorch
 # posteriors differ by at most 1.2e-7 at the feature level (seed_crnn; 3e-8 for the CRNNs) and by
 # 3e-8 end to end, where the DFT-as-convolution front end moves the log-mel by up to 6.7e-6.
@@ -39,51 +28,6 @@ WAVE_TOL = 2e-5
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
-
-
-def logmel() -> LogMel:
-    return LogMel(FEATS.logmel, RATE)
-
-
-def raw_feats(samples: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return logmel()(torch.from_numpy(samples)[None])[0].numpy()
-
-
-@functools.lru_cache(maxsize=None)
-def _utterances():
-    return (voiced_signal(1.3, f0=120, seed=1), voiced_signal(3.7, f0=210, seed=2), voiced_signal(2.2, f0=160, seed=3))
-
-
-def utterances():
-    """Real-length speech-like inputs: 1.3 s and 3.7 s (and 2.2 s)."""
-    return list(_utterances())
-
-
-@functools.lru_cache(maxsize=None)
-def global_stats() -> np.ndarray:
-    return accumulate(raw_feats(g * s) for s in utterances() for g in (0.3, 1.0, 2.0))
-
-
-def make_checkpoint(name: str = "parallel_crnn", options=None, seed: int = 0, sharpen: float = 6.0) -> dict:
-    """An untrained serkit checkpoint with a fixed seed: BatchNorm statistics set away from the
-    identity, the classifier scaled up so that posteriors are not all ~uniform, and global CMVN
-    stats of real log-mel features."""
-    torch.manual_seed(seed)
-    options = dict(MODELS[name] if options is None else options)
-    model = build_model(name, options, DIM, len(LABELS))
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.copy_(torch.rand(module.num_features, generator=gen) - 0.5)
-                module.running_var.copy_(0.5 + torch.rand(module.num_features, generator=gen))
-        last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
-        last.weight.mul_(sharpen)
-    stats = global_stats().copy()
-    return {"model": model.state_dict(), "model_name": name, "model_options": options, "labels": LABELS,
-            "input_dim": DIM, "config": {"data": {"cmvn": True, "norm_vars": True}}, "feats_type": "logmel",
-            "feats_config": to_dict(FEATS), "global_cmvn": stats, "epoch": 1}
 
 
 def model_meta(name: str = "parallel_crnn"):

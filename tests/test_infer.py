@@ -13,9 +13,8 @@ import soundfile as sf
 import torch
 import yaml
 
-from conftest import REPO, make_data_dir, voiced_signal
+from conftest import FEATS, LABELS, REPO, make_checkpoint, make_data_dir, voiced_signal
 from serkit.errors import AudioError, SerkitError
-from test_export import FEATS, LABELS, make_checkpoint
 from serkit.utils.config import to_dict
 
 pytest.importorskip("onnxruntime")

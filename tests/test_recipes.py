@@ -1,30 +1,13 @@
 """Recipes for corpora that are not on this machine run unchanged on fake trees with the
 official layout: data preparation, features and CMVN, and speaker-independent folds."""
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from test_corpus_prep import make_crema, make_iemocap, make_ravdess, make_tess
-
-
-def _copy_recipe(name: str, dst: Path) -> Path:
-    """The recipe's files in a scratch folder; its symlinks point back into the repository."""
-    src = REPO / "egs" / name
-    out = dst / name
-    out.mkdir(parents=True)
-    for entry in src.iterdir():
-        if entry.is_symlink():
-            os.symlink(os.path.realpath(entry), out / entry.name)
-        elif entry.is_dir():
-            shutil.copytree(entry, out / entry.name)
-        else:
-            shutil.copy2(entry, out / entry.name)
-    return out
+from conftest import REPO, TINY_RECIPE_CONFIG, copy_recipe, make_crema, make_iemocap, make_ravdess, make_tess
 
 
 @pytest.mark.parametrize("corpus, maker, option, folds", [
@@ -35,7 +18,7 @@ def _copy_recipe(name: str, dst: Path) -> Path:
 ])
 def test_recipe_prepares_features_and_folds(tmp_path, corpus, maker, option, folds):
     root = maker(tmp_path / "release")
-    recipe = _copy_recipe(corpus, tmp_path / "egs")
+    recipe = copy_recipe(corpus, tmp_path / "egs")
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     proc = subprocess.run(["./run.sh", option, str(root), "--stop-stage", "3", "--nj", "1"],
                           cwd=recipe, env=env, capture_output=True, text=True)
@@ -47,22 +30,12 @@ def test_recipe_prepares_features_and_folds(tmp_path, corpus, maker, option, fol
         assert (recipe / "data" / "folds" / fold / "test" / "feats.scp").is_file()
 
 
-TINY_CONFIG = """\
-model: {name: parallel_crnn, num_bands: 2, band_overlap: 4, channels: [4, 8], pools: [[2, 2], [1, 2]],
-        branch_dim: 16, rnn: lstm, rnn_hidden: 16, pooling: attention, dropout: 0.1}
-data: {batch_size: 8, max_frames: 50}
-optim: {name: adam, lr: 0.003}
-scheduler: {name: cosine}    # TESS's folds have no dev speaker
-train: {max_epochs: 2, early_stop_patience: 0, seed: 1}
-"""
-
-
 def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     """Stages 4-8 of the shared body on TESS's layout (2 cross-speaker folds, a tiny model); a
     rerun leaves trained and scored configs alone, so their recorded training time survives."""
     root = make_tess(tmp_path / "release")
-    recipe = _copy_recipe("tess", tmp_path / "egs")
-    (recipe / "conf" / "tiny.yaml").write_text(TINY_CONFIG)
+    recipe = copy_recipe("tess", tmp_path / "egs")
+    (recipe / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG)
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["./run.sh", "--tess-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false"]
     first = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)

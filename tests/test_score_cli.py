@@ -106,10 +106,10 @@ def test_make_folds_cli(tmp_path):
     assert lines[2] == "fold3: test s3 (2 utts) | dev s1 (2 utts) | train s2 (2 utts)"
     assert "wrote 3 folds (loso)" in lines[3]
     assert set(read_table(tmp_path / "cv" / "fold2" / "test" / "utt2spk").values()) == {"s2"}
-    (tmp_path / "f.txt").write_text("x s1,s2\n")
+    (tmp_path / "f.txt").write_text("fold1 s1,s2\n")
     proc = _cli("make_folds", "--fold-file", tmp_path / "f.txt", data, tmp_path / "cv2", check=False)
     assert proc.returncode == 1
-    assert f"make_folds: ERROR: {tmp_path}/f.txt:1: fold 'x': cannot take 1 dev speakers" in proc.stderr
+    assert f"make_folds: ERROR: {tmp_path}/f.txt:1: fold 'fold1': cannot take 1 dev speakers" in proc.stderr
     proc = _cli("make_folds", "--scheme", "loso", "--fold-file", tmp_path / "f.txt", data, tmp_path / "cv2",
                 check=False)
     assert proc.returncode == 1 and "--fold-file is only used with --scheme file" in proc.stderr

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, UTILS
-from test_corpus_prep import make_tess
-from test_recipes import TINY_CONFIG, _copy_recipe
+from conftest import REPO, TINY_RECIPE_CONFIG, UTILS, copy_recipe, make_tess
 
 SLURM_LOCAL = REPO / "tools" / "slurm_local.sh"
 
@@ -55,8 +53,8 @@ def test_a_job_array_runs_on_slurm_and_failures_name_their_logs(cluster, tmp_pat
 @pytest.mark.timeout(600)
 def test_a_recipe_trains_its_folds_through_slurm(cluster, tmp_path):
     root = make_tess(tmp_path / "release")
-    recipe = _copy_recipe("tess", tmp_path / "egs")
-    (recipe / "conf" / "tiny.yaml").write_text(TINY_CONFIG)
+    recipe = copy_recipe("tess", tmp_path / "egs")
+    (recipe / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG)
     (recipe / "cmd.sh").unlink()  # a link into the repository: replace it, as a user edits their copy
     (recipe / "cmd.sh").write_text('export train_cmd="slurm.pl"\nexport feat_cmd="run.pl"\n')
     env = dict(cluster, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{cluster['PATH']}")
