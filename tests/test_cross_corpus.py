@@ -1,4 +1,5 @@
 """Cross-corpus label mapping and experiment data sets."""
+import json
 import sys
 
 import pytest
@@ -56,7 +57,7 @@ def test_cross_corpus_sets_cli(tmp_path):
     assert "03" not in set(DataDir(tmp_path / "p2" / "train").table("utt2spk").values())
 
 
-def test_recipe_pooled_row_and_leave_one_corpus_out_pretraining(tmp_path):
+def test_recipe_pooled_row_pretraining_and_the_general_model(tmp_path):
     """Stages 2-5 of egs/cross_corpus on two small feature-only corpora: a pair, the pooled model
     scored on each corpus's held-out speakers, and a model pre-trained for emodb without emodb."""
     import os
@@ -73,26 +74,40 @@ def test_recipe_pooled_row_and_leave_one_corpus_out_pretraining(tmp_path):
                      labels=("angry", "sad", "surprise"), seed=2)
     import yaml
 
+    from serkit.feats.config import FeatureConfig, LogMelConfig
+    from serkit.utils.config import dump_yaml
+
+    for corpus in ("emodb", "savee"):  # what make_feats.sh records: the general model's export needs it
+        dump_yaml(FeatureConfig(logmel=LogMelConfig(num_mel_bins=24, n_fft=512)), recipe / "data" / corpus / "feats_config.yaml")
+        (recipe / "data" / corpus / "feats_type").write_text("logmel\n")
     (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump({
         "model": {"name": "parallel_crnn", **TINY_MODEL}, "data": {"batch_size": 8, "max_frames": 60},
         "train": {"max_epochs": 2, "early_stop_patience": 0, "average_best": 1}}))
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--nj", "1",
-           "--experiments", "emodb:savee", "--pooled", "true", "--pretrain-for", "emodb",
+           "--experiments", "emodb:savee", "--pooled", "true", "--pretrain-for", "emodb", "--general", "true",
            "--train-config", "conf/tiny.yaml"]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pooled = load_checkpoint(recipe / "exp" / "pooled" / "final.pt")
     assert pooled["labels"] == ["angry", "bored", "sad", "surprise"]
     assert load_checkpoint(recipe / "exp" / "pretrain_emodb" / "final.pt")["labels"] == ["angry", "sad", "surprise"]
-    trained_on = set(read_table(recipe / "data" / "models" / "model2" / "train" / "utt2spk").values())
+    models = {(d / "name").read_text().strip(): d for d in (recipe / "data" / "models").iterdir()}
+    trained_on = set(read_table(models["pretrain_emodb"] / "train" / "utt2spk").values())
     assert trained_on and all(s.startswith("savee-") for s in trained_on)  # no emodb speaker in its pre-training
     results = (recipe / "RESULTS.md").read_text()
     assert "| pooled |" in results and "| emodb |" in results
     pooled_emodb = [line for line in results.splitlines() if line.startswith("| pooled | emodb | angry bored sad |")]
     assert pooled_emodb and pooled_emodb[0].endswith(" | 36 / 18 / 9 |"), results  # the pooled model's data
     held = set(read_table(recipe / "data" / "pairs" / "pair2" / "test" / "utt2spk").values())
-    assert held == {"emodb-03"} and "emodb-03" not in set(read_table(recipe / "data" / "models" / "model1" /
-                                                                      "train" / "utt2spk").values())
+    assert held == {"emodb-03"} and "emodb-03" not in set(read_table(models["pooled"] / "train" / "utt2spk").values())
     preds = set(read_table(recipe / "exp" / "pair3" / "decode_test" / "utt2pred").values())
     assert preds <= {"angry", "sad", "surprise"}  # savee's held-out speakers: decided among savee's labels
+    # the general model: every speaker of both corpora (but the dev ones), exported with the figures
+    general = load_checkpoint(recipe / "exp" / "general" / "final.pt")
+    assert general["num_train_utts"] == 2 * 3 * 9  # 4 speakers of 9 utterances in each corpus, 1 for dev
+    card = json.loads((recipe / "exp" / "general" / "export" / "model_card.json").read_text())
+    assert card["labels"] == ["angry", "bored", "sad", "surprise"]
+    assert card["metrics"]["ua"]["pooled"]["emodb"] == pytest.approx(float(pooled_emodb[0].split("|")[5]))
+    assert (recipe / "exp" / "general" / "export" / "model_int8.onnx").is_file()
+    assert "serkit-infer --model" in proc.stdout and "model_int8.onnx --format table" in proc.stdout

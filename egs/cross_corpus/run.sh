@@ -15,9 +15,13 @@
 # --pretrain-for "emodb savee" trains, for each corpus named, a model on all the OTHER corpora
 # (exp/pretrain_<corpus>/final.pt): what egs/<corpus>/conf/train_pretrained.yaml fine-tunes on
 # that corpus's own folds (no speaker of the corpus is in it).
+# --general true adds a model trained on every speaker of every corpus given (dev speakers for
+# model selection only), exported in stage 6 (ONNX and INT8; the card lists the corpora, labels
+# and this run's cross-corpus figures): the model for users without labelled data of their own.
 # Stages: 0 data preparation, 1 features and per-speaker CMVN, 2 experiment data sets,
 # 3 training (serkit.bin.train), 4 scoring (serkit.bin.predict, compute_metrics),
-# 5 RESULTS.md (serkit.bin.cross_corpus_results: the train x test UA matrix).
+# 5 RESULTS.md (serkit.bin.cross_corpus_results: the train x test UA matrix),
+# 6 export of the general model (serkit.bin.export).
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
@@ -40,6 +44,7 @@ dev_speakers=1
 test_speakers=1     # held-out speakers of a corpus on the diagonal and in the pooled row
 pooled=false
 pretrain_for=""
+general=false
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
@@ -101,6 +106,12 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
       ln -sfn ../pooled/final.pt "exp/pair$k/final.pt"
     done
   fi
+  if $general; then
+    m=$((m + 1))
+    python -m serkit.bin.pool_corpora --labels "$labels" --corpora "$corpora" --dev-speakers "$dev_speakers" \
+      --out "data/models/model$m"
+    echo general > "data/models/model$m/name"
+  fi
   for c in $pretrain_for; do
     [[ " $corpora " == *" $c "* ]] || { echo "$0: --pretrain-for $c needs --${c//_/-}-root DIR" >&2; exit 1; }
     m=$((m + 1))
@@ -122,14 +133,16 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
         --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=1
   fi
   # a pair scored with a shared model has exp/pair<k>/final.pt linked to it: --resume finds it and returns
-  log "Stage 3: training $npairs pair models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
-  $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$npairs" exp/log/train.JOB.log \
-    python -m serkit.bin.train --config "$train_config" --labels data/pairs/pairJOB/labels.txt \
-      --train-data data/pairs/pairJOB/train --dev-data data/pairs/pairJOB/dev --exp-dir exp/pairJOB --resume \
-      --override train.num_threads=1
+  if [ "$npairs" -gt 0 ]; then
+    log "Stage 3: training $npairs pair models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
+    $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$npairs" exp/log/train.JOB.log \
+      python -m serkit.bin.train --config "$train_config" --labels data/pairs/pairJOB/labels.txt \
+        --train-data data/pairs/pairJOB/train --dev-data data/pairs/pairJOB/dev --exp-dir exp/pairJOB --resume \
+        --override train.num_threads=1
+  fi
 fi
 
-if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$npairs" -gt 0 ]; then
   log "Stage 4: scoring each model on its test corpus, deciding among the pair's labels"
   $train_cmd --max-jobs-run "$nj" JOB=1:"$npairs" exp/log/score.JOB.log \
     python -m serkit.bin.predict --num-threads 1 --model exp/pairJOB/final.pt --data data/pairs/pairJOB/test \
@@ -138,7 +151,17 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
       exp/pairJOB/decode_test/utt2pred exp/pairJOB/scores
 fi
 
-if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
-  python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$run_command" --out RESULTS.md >/dev/null
+if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$npairs" -gt 0 ]; then
+  python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$run_command" --out RESULTS.md \
+    --json exp/cross_corpus.json >/dev/null
   log "wrote $(pwd)/RESULTS.md"
+fi
+
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ] && $general; then
+  log "Stage 6: exporting the general model (serkit.bin.export: ONNX, INT8; logs: exp/general/export.log)"
+  python -m serkit.bin.export --model exp/general/final.pt --out-dir exp/general/export --int8 \
+    $([ -f exp/cross_corpus.json ] && echo --scores exp/cross_corpus.json) > exp/general/export.log 2>&1 \
+    || { tail -n 5 exp/general/export.log >&2; exit 1; }
+  log "general model of $(echo $corpora | tr ' ' '+'): $(pwd)/exp/general/export/model_int8.onnx; label your recordings with"
+  echo "  serkit-infer --model $(pwd)/exp/general/export/model_int8.onnx --format table <your-folder>"
 fi

@@ -16,6 +16,7 @@ from typing import Dict, List, Tuple
 from serkit.data.datadir import DataDir
 from serkit.errors import SerkitError
 from serkit.utils import cli, md_sections
+from serkit.utils.atomic import atomic_write_text
 
 
 def _pairs(pairs: Path, exp: Path) -> List[Dict]:
@@ -70,8 +71,17 @@ def main(argv: List[str]) -> int:
     p.add_argument("--exp", default="exp")
     p.add_argument("--command", default="")
     p.add_argument("--out", default="RESULTS.md")
+    p.add_argument("--json", help="also the matrix as JSON (what the general model's card records)")
     args = p.parse_args(argv)
-    text = render(_pairs(Path(args.pairs), Path(args.exp)), args.command)
+    rows = _pairs(Path(args.pairs), Path(args.exp))
+    if args.json:
+        matrix: Dict[str, Dict[str, float]] = {}
+        for r in rows:
+            matrix.setdefault(r["train"], {})[r["test"]] = round(100 * r["scores"]["ua"], 1)
+        summary = {"what": "cross-corpus UA (%): rows train corpora, columns test corpora (held-out speakers on the "
+                           "diagonal and in the pooled row)", "command": args.command, "ua": matrix}
+        atomic_write_text(args.json, json.dumps(summary, indent=2) + "\n")
+    text = render(rows, args.command)
     md_sections.write_keeping(args.out, text)  # sections put there by benchmarks or by hand are kept
     print(text)
     return 0
