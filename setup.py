@@ -39,6 +39,8 @@ EXTRAS = {
     "deploy": ["onnx==1.23.*", "onnxruntime==1.32.*"],
     # the classical baseline stage: openSMILE functionals + an SVM
     "baseline": ["opensmile>=2.5", "scikit-learn>=1.3"],
+    # serkit-serve: the streaming server and its page (the browser test drives Chromium with selenium)
+    "serve": ["aiohttp>=3.9", "selenium>=4.10"],
 }
 
 setup(
@@ -50,12 +52,14 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["serkit", "serkit.*"]),
+    package_data={"serkit.serve": ["static/*"]},
     install_requires=RUNTIME,
     extras_require=EXTRAS,
     entry_points={
         "console_scripts": [
             "serkit-infer = serkit.bin.infer:entry",
             "serkit-stream = serkit.bin.stream:entry",
+            "serkit-serve = serkit.bin.serve:entry",
         ],
     },
 )

@@ -396,3 +396,47 @@ optim: {name: adam, lr: 0.003}
 scheduler: {name: cosine}    # TESS's folds have no dev speaker
 train: {max_epochs: 2, early_stop_patience: 0, seed: 1}
 """
+
+
+# ---- serkit-serve on loopback (test_serve.py, test_serve_browser.py) ----------------------------
+class RunningServer:
+    """The app on 127.0.0.1 in a thread of its own (its own event loop), on a free port."""
+
+    def __init__(self, model, **config) -> None:
+        import asyncio
+        import threading
+
+        from serkit.infer.recognizer import Recognizer
+        from serkit.serve.app import Server, ServerConfig
+
+        self.server = Server(Recognizer.load(model), ServerConfig(**config), str(model))
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(30), "the server did not start"
+
+    def _run(self) -> None:
+        import asyncio
+
+        from aiohttp import web
+
+        asyncio.set_event_loop(self.loop)
+        self.runner = web.AppRunner(self.server.app())
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
