@@ -125,7 +125,7 @@ def main():
         server.wait(30)
     ok = [r["streams"] for r in rows if r["p95_ms"] <= args.bound_ms]
     cmd = "tools/venv/bin/python bench/serve_load.py " + " ".join(sys.argv[1:])
-    lines = [f"## serkit-serve under load (issue 17)\n",
+    lines = ["## serkit-serve under load (issue 17)\n",
              f"Command ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores shared by the server and the clients):\n",
              f"```bash\n{cmd}\n```\n",
              f"Each stream sends 100 ms of 16 kHz audio every 100 ms (real time) for {args.seconds:g} s; window 2 s, "
