@@ -147,3 +147,31 @@ def test_noise_bank_needs_log_power_features(tmp_path):
     with pytest.raises(DataDirError, match="has logmel features but the training data has fbank"):
         load_noise_bank(d, "fbank")
     assert len(load_noise_bank(d, "logmel")) == 2
+
+
+def test_reverberation_adds_a_tail_of_the_asked_length_and_level():
+    from serkit.loader.pipeline import reverb_log_power
+
+    floor = np.log(1e-12)
+    feats = np.full((200, 3), floor, dtype=np.float32)
+    feats[10] = 0.0  # one frame of power 1 in silence: the output is the kernel itself
+    out = np.exp(reverb_log_power(feats, rt60=0.5, drr_db=6.0, frame_shift_s=0.01).astype(np.float64)) - 1e-12
+    assert out[10, 0] == pytest.approx(1.0, rel=1e-5) and np.all(out[:10] < 1e-9)  # causal, direct path kept
+    tail = out[11:, 0]
+    assert tail.sum() == pytest.approx(10 ** (-6.0 / 10), rel=1e-3)  # direct-to-reverberant ratio 6 dB
+    assert tail[50] / tail[0] == pytest.approx(10 ** (-60 * 0.5 / 0.5 / 10), rel=1e-3)  # 60 dB per RT60 (50 frames)
+
+
+def test_reverb_stage_changes_a_share_of_items_reproducibly():
+    from serkit.loader.config import ReverbConfig
+    from serkit.loader.pipeline import add_reverb
+
+    items = [{"utt": f"u{i}", "feats": np.random.default_rng(i).normal(size=(80, 4)).astype(np.float32),
+              "label": 0, "cmvn": (np.zeros(4), np.ones(4))} for i in range(40)]
+    config = ReverbConfig(enabled=True, prob=0.5)
+    first = list(add_reverb(items, config, np.random.default_rng(3)))
+    again = list(add_reverb(items, config, np.random.default_rng(3)))
+    changed = [not np.array_equal(a["feats"], b["feats"]) for a, b in zip(items, first)]
+    assert 10 < sum(changed) < 30  # about half
+    assert all(np.array_equal(a["feats"], b["feats"]) for a, b in zip(first, again))
+    assert all(np.all(b["feats"] >= a["feats"] - 1e-5) for a, b in zip(items, first))  # energy is only added

@@ -22,7 +22,9 @@ import yaml
 from serkit.data.datadir import DataDir
 from serkit.data.labels import non_canonical_labels, rare_classes
 from serkit.data.table import read_label_list, write_label_list
-from serkit.loader.examples import feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats
+from serkit.loader.examples import (
+    LOG_POWER_FEATURES, feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats,
+)
 from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import config_differences, load_train_config
@@ -116,6 +118,9 @@ def main(argv: List[str]) -> int:
             if args.dev_data else None
         )
         bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
+        if config.data.reverb.enabled and feats_type(args.train_data) not in LOG_POWER_FEATURES:
+            raise ConfigError(f"data.reverb works on log-power features ({', '.join(LOG_POWER_FEATURES)}); "
+                              f"{args.train_data} has {feats_type(args.train_data)!r}")
         trainer = Trainer(config, exp, train, dev, labels, ctx, bank, _metadata(args.train_data, train)).setup()
         checkpoint = args.checkpoint
         if args.resume and not checkpoint:

@@ -1,6 +1,6 @@
 """The batch pipeline: a chain of small generator stages over dicts.
 
-    order -> crop -> add_noise -> spec_augment [-> drop_text] -> bucket -> (this rank's slice) -> collate
+    order -> crop -> add_reverb -> add_noise -> spec_augment [-> drop_text] -> bucket -> (this rank's slice) -> collate
 
 Each stage takes and yields plain items (``{"utt", "feats", "label"}``, plus ``"tokens"`` when the
 examples were tokenized with :func:`tokenized`), so each can be tested alone. All
@@ -11,13 +11,14 @@ so the audio side of a text model's batches is the audio model's.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from serkit.loader.config import DataConfig, NoiseConfig, SpecAugmentConfig
+from serkit.loader.config import DataConfig, NoiseConfig, ReverbConfig, SpecAugmentConfig
 from serkit.loader.examples import Example
 from serkit.text.tokenizer import PAD_ID, Tokenizer
 
@@ -107,6 +108,30 @@ def add_noise(stream: Iterable[Item], bank: Sequence[np.ndarray], config: NoiseC
         yield dict(item, feats=((mix_log_power(raw, segment, snr) - mean) / std).astype(np.float32))
 
 
+def reverb_log_power(feats: np.ndarray, rt60: float, drr_db: float, frame_shift_s: float) -> np.ndarray:
+    """Log-power features with an exponential reverberant tail (see :class:`ReverbConfig`)."""
+    from scipy.signal import lfilter
+
+    rho = math.exp(-math.log(1e6) * frame_shift_s / rt60)  # 60 dB of energy decay over rt60
+    gain = 10.0 ** (-drr_db / 10.0) * (1.0 - rho) / rho  # sum over the tail = 10^(-DRR/10)
+    power = np.exp(feats.astype(np.float64))
+    tail = lfilter([0.0, gain * rho], [1.0, -rho], power, axis=0)
+    return np.log(power + tail).astype(np.float32)
+
+
+def add_reverb(stream: Iterable[Item], config: ReverbConfig, rng: np.random.Generator) -> Iterator[Item]:
+    """Reverberate a share of the items (before their CMVN: undone, reverberated, redone)."""
+    for item in stream:
+        if rng.random() >= config.prob:
+            yield item
+            continue
+        rt60 = float(config.rt60s[int(rng.integers(len(config.rt60s)))])
+        drr = float(rng.uniform(config.drr_db[0], config.drr_db[1]))
+        mean, std = item["cmvn"] if item.get("cmvn") is not None else (0.0, 1.0)
+        raw = item["feats"] * std + mean
+        yield dict(item, feats=((reverb_log_power(raw, rt60, drr, config.frame_shift / 1000) - mean) / std).astype(np.float32))
+
+
 def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.random.Generator) -> Iterator[Item]:
     """Zero random frequency bands and time spans (features are mean-normalised, so 0 = mean)."""
     for item in stream:
@@ -191,6 +216,8 @@ def train_batches(
     rng = epoch_rng(seed, epoch)
     order = epoch_order([ex.label for ex in examples], config.balance, rng)
     stream = crop(items(examples, order), config.max_frames, rng)
+    if config.reverb.enabled:
+        stream = add_reverb(stream, config.reverb, np.random.default_rng([seed, epoch, 65537]))
     if config.noise.enabled:
         stream = add_noise(stream, noise_bank, config.noise, rng)
     stream = spec_augment(stream, config.spec_augment, rng)
