@@ -37,17 +37,20 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     recipe = copy_recipe("tess", tmp_path / "egs")
     (recipe / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG)
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    cmd = ["./run.sh", "--tess-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false"]
+    cmd = ["./run.sh", "--tess-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false",
+           "--robust-rt60s", "0.6"]
     first = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     exp = recipe / "exp" / "tiny"
     assert len(list(exp.glob("fold*/final.pt"))) == 2
     results = (recipe / "RESULTS.md").read_text()
     assert "| tiny | parallel_crnn |" in results and "cross-speaker" in results
+    assert (exp / "results_rt0.6" / "summary.json").is_file() and "| config | clean | RT60 0.6 s |" in results
+    assert "rir=sim rt60=0.6" in (recipe / "data" / "all_rt0.6" / "utt2aug").read_text()  # reverberated audio
     (exp / "train_wall_seconds").write_text("1234\n")  # a marker: a retrain would overwrite it
     stamp = (exp / "results" / "summary.json").stat().st_mtime_ns
     second = subprocess.run(["./run.sh", "--tess-root", str(root), "--stage", "4", "--nj", "1",
-                             "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false"],
+                             "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false", "--robust-rt60s", "0.6"],
                             cwd=recipe, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "tiny is trained on all 2 folds" in second.stdout and "tiny is scored" in second.stdout

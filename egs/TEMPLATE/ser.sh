@@ -39,6 +39,7 @@
 #   --noise-aug true|false      noisy training copies with the train noise [false]
 #   --noise-snrs "a:b:..."      SNRs (dB) for --noise-aug [20:15:10:5:0]
 #   --robust-snrs "N ..."       noisy test sets with the held-out test noise, e.g. "20 10 5 0" [none]
+#   --robust-rt60s "T ..."      reverberated test sets (simulated room impulse responses), e.g. "0.3 0.6 0.9" [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
 #   --baseline true|false       run stage 5 [true]
 #   --export-configs "F ..."    training configs whose models stage 7 exports [none]
@@ -69,6 +70,7 @@ noise_root=
 noise_aug=false
 noise_snrs=20:15:10:5:0
 robust_snrs=
+robust_rt60s=
 train_configs=conf/train.yaml
 baseline=true
 export_configs=
@@ -101,6 +103,8 @@ for f in $speed_perturb; do train_aug="$train_aug data/${aug_src}_sp$f:sp$f-"; d
 [ "$noise_aug" = true ] && train_aug="$train_aug data/${aug_src}_noise:noise-"
 test_variants=""  # <name>=<dir>:<speaker prefix>
 for snr in $robust_snrs; do test_variants="$test_variants snr$snr=data/${test_src}_snr$snr:snr$snr-"; done
+for rt in $robust_rt60s; do test_variants="$test_variants rt$rt=data/${test_src}_rt$rt:rt$rt-"; done
+variant_names=$(for spec in $test_variants; do echo "_${spec%%=*}"; done)  # _snr10 _rt0.6 ...
 fdir=$folds_dir
 
 if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ] && [ -n "$train_aug$test_variants" ]; then
@@ -114,6 +118,10 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ] && [ -n "$train_aug$test_varian
   for snr in $robust_snrs; do  # held-out noise only: never seen in training
     utils/augment_data_dir.sh --noise-dir data/noise/test --snrs "$snr" --seed 2 --prefix "snr$snr" \
       "data/$test_src" "data/${test_src}_snr$snr"
+  done
+  for rt in $robust_rt60s; do  # waveform reverberation with simulated rooms of this RT60
+    utils/augment_data_dir.sh --sim-rir true --rt60s "$rt" --seed 3 --prefix "rt$rt" \
+      "data/$test_src" "data/${test_src}_rt$rt"
   done
 fi
 extra_sets=$(for spec in $train_aug ${test_variants//=/ }; do case "$spec" in data/*) s=${spec%%:*}; echo "${s#data/}";; esac; done)
@@ -201,7 +209,7 @@ fi
 
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   for tag in $tags; do
-    for variant in "" $(for snr in $robust_snrs; do echo "_snr$snr"; done); do
+    for variant in "" $variant_names; do
       [ "$tag" = "$base_tag" ] && [ -n "$variant" ] && continue  # the baseline is scored on clean speech only
       if [ "$tag" != "$base_tag" ] && newer_than_folds "$exp/$tag/results$variant/summary.json" "$exp/$tag" final.pt; then
         log "Stage 6: $tag$variant is scored (newer than every fold's final.pt); skipped"

@@ -57,22 +57,29 @@ def _experiment(exp: Path, tag: str) -> Dict:
             int(p.name[len("results_snr"):]): _json(p / "summary.json")
             for p in (exp / tag).glob("results_snr*") if (p / "summary.json").is_file()
         },
+        "reverb": {
+            float(p.name[len("results_rt"):]): _json(p / "summary.json")
+            for p in (exp / tag).glob("results_rt*") if (p / "summary.json").is_file()
+        },
     }
 
 
 def _robust_rows(runs: List[Dict]) -> List[str]:
-    """UA on the noisy test sets (held-out noise), next to clean speech."""
+    """UA on the noisy test sets (held-out noise) and the reverberated ones, next to clean speech."""
     snrs = sorted({snr for r in runs for snr in r["robust"]}, reverse=True)
-    if not snrs:
+    rt60s = sorted({rt for r in runs for rt in r["reverb"]})
+    if not snrs and not rt60s:
         return []
-    rows = ["## Robustness: UA on noisy test sets", "",
-            "Test speech mixed with noise recordings held out from training (data/noise/test), mean ± std over folds.", "",
-            "| config | clean | " + " | ".join(f"{snr} dB" for snr in snrs) + " |",
-            "|---|---:|" + "---:|" * len(snrs)]
+    rows = ["## Robustness: UA on noisy and reverberated test sets", "",
+            "Test speech mixed with noise recordings held out from training (data/noise/test), and reverberated "
+            "with simulated room impulse responses of the given RT60; mean ± std over folds.", "",
+            "| config | clean | " + " | ".join([f"{snr} dB" for snr in snrs] + [f"RT60 {rt:g} s" for rt in rt60s]) + " |",
+            "|---|---:|" + "---:|" * (len(snrs) + len(rt60s))]
     for r in runs:
-        if not r["robust"]:
+        if not r["robust"] and not r["reverb"]:
             continue
         cells = [_pm(r["robust"][snr], "ua") if snr in r["robust"] else "n/a" for snr in snrs]
+        cells += [_pm(r["reverb"][rt], "ua") if rt in r["reverb"] else "n/a" for rt in rt60s]
         rows.append(f"| {r['tag']} | {_pm(r['summary'], 'ua')} | " + " | ".join(cells) + " |")
     return rows + [""]
 
