@@ -160,4 +160,26 @@ def test_every_feature_section_has_a_front_end():
     from serkit.feats.config import FEAT_TYPES
     from serkit.feats.frontends import FRONTENDS
 
-    assert set(FRONTENDS) == set(FEAT_TYPES) == {"fbank", "mfcc", "spectrogram", "logmel"}
+    assert set(FRONTENDS) == set(FEAT_TYPES) == {"fbank", "mfcc", "spectrogram", "logmel", "pcen"}
+
+
+def test_pcen_follows_its_formula_and_shrugs_off_the_level():
+    import torch
+
+    frontend = build_frontend(FeatureConfig(feat_type="pcen"))
+    samples = voiced_signal(1.0, seed=4)
+    out = frontend(samples)
+    c = frontend.config
+    energy = frontend.logmel.power(torch.from_numpy(samples)[None])[0].double().numpy() * c.power_scale
+    t = c.time_constant * 16000 / 160
+    b = (np.sqrt(1 + 4 * t * t) - 1) / (2 * t * t)
+    smooth = np.empty_like(energy)
+    smooth[0] = energy[0]
+    for k in range(1, len(energy)):  # the smoother written out, frame by frame
+        smooth[k] = (1 - b) * smooth[k - 1] + b * energy[k]
+    want = (energy / (c.eps + smooth) ** c.alpha + c.delta) ** c.r - c.delta ** c.r
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5)
+    quiet = frontend(samples * 0.01)  # 40 dB down: log-mel moves by 9.2 everywhere, PCEN hardly
+    assert np.abs(quiet - out).mean() < 0.3 * out.std()
+    logmel = build_frontend(FeatureConfig(feat_type="logmel"))
+    assert np.abs(logmel(samples * 0.01) - logmel(samples)).mean() > 8

@@ -75,6 +75,27 @@ class LogMelConfig:
 
 
 @dataclass
+class PcenConfig(LogMelConfig):
+    """Per-channel energy normalisation of the mel power (Wang et al. 2017, as librosa.pcen): each
+    bin divided by a smoothed version of itself (automatic gain control), then root-compressed,
+    ``(E / (eps + M)^alpha + delta)^r - delta^r``, ``M`` an IIR smoother with ``time_constant``.
+    Less sensitive to level and to stationary noise than log-mel + CMVN. The mel power of samples
+    in [-1, 1] is scaled by ``power_scale`` first (librosa's 2^31 on the magnitude)."""
+
+    alpha: float = 0.98
+    delta: float = 2.0
+    r: float = 0.5
+    time_constant: float = 0.4  # seconds
+    eps: float = 1e-6
+    power_scale: float = 2.0 ** 62
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.alpha <= 1 or self.delta < 0 or not 0 < self.r <= 1 or self.time_constant <= 0:
+            raise ValueError("pcen: alpha in (0, 1], delta >= 0, r in (0, 1], time_constant > 0")
+
+
+@dataclass
 class FeatureConfig:
     """``conf/feats.yaml``: the chosen ``feat_type`` and one section of options per type."""
 
@@ -84,6 +105,7 @@ class FeatureConfig:
     mfcc: MfccConfig = field(default_factory=MfccConfig)
     spectrogram: SpectrogramConfig = field(default_factory=SpectrogramConfig)
     logmel: LogMelConfig = field(default_factory=LogMelConfig)
+    pcen: PcenConfig = field(default_factory=PcenConfig)
     denoise: DenoiseConfig = field(default_factory=DenoiseConfig)  # spectral subtraction, before the front end
 
     def __post_init__(self) -> None:

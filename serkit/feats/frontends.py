@@ -50,10 +50,13 @@ class LogMel(torch.nn.Module):
         self.register_buffer("mel_fb", fb)  # [freq, mel]
         self.log_floor = config.log_floor
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def power(self, wave: torch.Tensor) -> torch.Tensor:
+        """Mel power ``[batch, frames, bins]`` (before the log)."""
         frames = wave.unfold(-1, self.win, self.hop) * self.window  # [batch, frames, win]
-        spec = torch.fft.rfft(frames, n=self.config.n_fft).abs().pow(2)
-        return torch.log(spec @ self.mel_fb + self.log_floor)
+        return torch.fft.rfft(frames, n=self.config.n_fft).abs().pow(2) @ self.mel_fb
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return torch.log(self.power(wave) + self.log_floor)
 
 
 class Frontend:
@@ -108,12 +111,29 @@ class LogMelFrontend(Frontend):
         return self.logmel(torch.from_numpy(samples).unsqueeze(0))[0]
 
 
+class PcenFrontend(LogMelFrontend):
+    """Mel power through per-channel energy normalisation (:class:`serkit.feats.config.PcenConfig`).
+    The smoother carries state from frame to frame: streaming cannot compute it window by window."""
+
+    def compute(self, samples: np.ndarray) -> torch.Tensor:
+        from scipy.signal import lfilter
+
+        c = self.config
+        energy = self.logmel.power(torch.from_numpy(samples).unsqueeze(0))[0].double().numpy() * c.power_scale
+        t = c.time_constant * self.sample_rate / self.logmel.hop  # the time constant in frames
+        b = (np.sqrt(1 + 4 * t ** 2) - 1) / (2 * t ** 2)
+        smooth, _ = lfilter([b], [1, b - 1], energy, axis=0, zi=energy[:1] * (1 - b))  # starts at the first frame
+        out = (energy / (c.eps + smooth) ** c.alpha + c.delta) ** c.r - c.delta ** c.r
+        return torch.from_numpy(out.astype(np.float32))
+
+
 # The front ends by feat_type: one per section of FeatureConfig (tests/test_feats.py checks both agree).
 FRONTENDS: Dict[str, Callable[[FeatureConfig], Frontend]] = {
     "fbank": lambda config: KaldiFrontend(config, kaldi.fbank),
     "mfcc": lambda config: KaldiFrontend(config, kaldi.mfcc),
     "spectrogram": lambda config: KaldiFrontend(config, kaldi.spectrogram),
     "logmel": LogMelFrontend,
+    "pcen": PcenFrontend,
 }
 
 

@@ -81,6 +81,9 @@ class StreamingRecognizer:
         if fconf.denoise.enabled:
             raise SerkitError("streaming cannot run spectral subtraction (denoise.enabled), which needs the whole "
                               "recording; use serkit-infer on complete files")
+        if fconf.feat_type == "pcen":
+            raise SerkitError("streaming cannot compute PCEN window by window (its smoother carries state across "
+                              "frames); use serkit-infer, or a log-mel model")
         if fconf.feat_type != "logmel" and not getattr(fconf, fconf.feat_type).snip_edges:
             raise SerkitError(f"streaming needs frames that do not depend on the end of the audio; the model's "
                               f"{fconf.feat_type} config has snip_edges false")
