@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The EmoDB robustness table: UA on clean speech and on speech mixed with held-out noise.
+"""A robustness table: UA on clean speech, on speech mixed with held-out noise, and reverberated.
 
     python bench/robustness_table.py --recipe egs/emodb --reference exp/train --folds 1,3,5,7,9 \\
         none=exp/train speed=exp_robust/sp/train_sp ...
 
-Each ``name=<experiment>`` has ``results/summary.json`` and ``results_snr<N>/summary.json``. The
+Each ``name=<experiment>`` has ``results/summary.json``, ``results_snr<N>/summary.json`` and, with
+``--rt60s``, ``results_rt<T>/summary.json``. The
 reference run (the recipe's own, on all folds) is restricted to ``--folds`` so that every row
 covers the same test speakers. With ``--update RESULTS.md`` the table (and ``--note`` text above
 it) goes into that file's ``robustness`` section, which the recipe's results stage keeps.
@@ -25,15 +26,20 @@ def main():
     p.add_argument("--reference", default="exp/train", help="the experiment restricted to --folds")
     p.add_argument("--folds", default="1,3,5,7,9")
     p.add_argument("--snrs", default="20,10,5,0")
+    p.add_argument("--rt60s", default="", help="reverberated test sets, e.g. 0.3,0.6,0.9")
     p.add_argument("--update", help="put the table into this Markdown file's 'robustness' section")
     p.add_argument("--note", default="", help="Markdown text above the table (with --update)")
+    p.add_argument("--section", default="robustness", help="the section of --update's file [robustness]")
     p.add_argument("rows", nargs="+", metavar="NAME=EXP")
     args = p.parse_args()
     keep = {int(k) for k in args.folds.split(",")}
     snrs = args.snrs.split(",")
+    rt60s = [t for t in args.rt60s.split(",") if t]
     root = Path(args.recipe)
-    lines = ["| training | clean | " + " | ".join(f"{s} dB" for s in snrs) + " | 5 dB vs clean |",
-             "|---|---:|" + "---:|" * len(snrs) + "---:|"]
+    drops = [s for s in ("5", "0") if s in snrs]
+    lines = ["| training | clean | " + " | ".join([f"{s} dB" for s in snrs] + [f"RT60 {t} s" for t in rt60s]
+                                               + [f"{s} dB vs clean" for s in drops]) + " |",
+             "|---|---:|" + "---:|" * (len(snrs) + len(rt60s) + len(drops))]
     for row in args.rows:
         if "=" not in row:
             p.error(f"row '{row}' is not NAME=EXPERIMENT (e.g. none=exp/train)")
@@ -41,13 +47,15 @@ def main():
         subset = keep if exp == args.reference else None
         clean = fold_uas(root / exp / "results" / "summary.json", subset)
         noisy = {s: fold_uas(root / exp / f"results_snr{s}" / "summary.json", subset) for s in snrs}
-        drop = mean(noisy["5"]) - mean(clean) if "5" in noisy else float("nan")
-        lines.append(f"| {name} | {cell(clean)} | " + " | ".join(cell(noisy[s]) for s in snrs) + f" | {drop:+.1f} |")
+        reverb = {t: fold_uas(root / exp / f"results_rt{t}" / "summary.json", subset) for t in rt60s}
+        cells = [cell(noisy[s]) for s in snrs] + [cell(reverb[t]) for t in rt60s]
+        cells += [f"{mean(noisy[s]) - mean(clean):+.1f}" for s in drops]
+        lines.append(f"| {name} | {cell(clean)} | " + " | ".join(cells) + " |")
     table = "\n".join(lines) + "\n"
     print(table, end="")
     if args.update:
         body = (args.note.strip() + "\n\n" if args.note.strip() else "") + table
-        md_sections.update_file(args.update, "robustness", body)
+        md_sections.update_file(args.update, args.section, body)
         print(f"robustness table written into {args.update}", file=sys.stderr)
 
 
