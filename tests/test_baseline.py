@@ -7,6 +7,7 @@ import pytest
 from conftest import make_data_dir, run_script
 from serkit.baseline.opensmile_svm import available, standardise_per_speaker
 from serkit.data.table import read_table
+from serkit.score.late_fusion import read_posteriors
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=f"baseline extra not installed ({available()})")
 
@@ -30,6 +31,9 @@ def test_baseline_cli_on_folds(tmp_path):
         preds = read_table(tmp_path / "exp" / f"fold{k}" / "decode_test" / "utt2pred")
         test = read_table(tmp_path / "folds" / f"fold{k}" / "test" / "utt2spk")
         assert set(preds) == set(test) and set(preds.values()) <= {"angry", "sad"}
+        post = read_posteriors(tmp_path / "exp" / f"fold{k}" / "decode_test")  # calibrated, for fusion
+        assert post.utts == sorted(test) and sorted(post.labels) == ["angry", "sad"]
+        assert np.allclose(post.probs.sum(axis=1), 1.0, atol=1e-5) and (post.probs > 0).all()
     assert (tmp_path / "exp" / "functionals" / "eGeMAPSv02.scp").exists()
     again = run_script([sys.executable, "-m", "serkit.bin.baseline_svm", "--feature-set", "eGeMAPSv02", d, tmp_path / "folds", tmp_path / "exp"])
     assert "4 folds scored" in again.stdout  # from the cached functionals

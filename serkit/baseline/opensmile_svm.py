@@ -7,6 +7,7 @@ scikit-learn); :func:`available` tells whether they are installed.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -82,8 +83,14 @@ def _matrix(feats: Dict[str, np.ndarray], utts: Sequence[str]) -> np.ndarray:
 
 
 def train_and_predict(feats: Dict[str, np.ndarray], utt2emo: Dict[str, str], train: Sequence[str],
-                      dev: Sequence[str], test: Sequence[str]) -> Tuple[Dict[str, str], float]:
-    """Choose C on the dev utterances (UA), refit on train+dev, predict the test utterances."""
+                      dev: Sequence[str], test: Sequence[str]) -> "SvmResult":
+    """Choose C on the dev utterances (UA), refit on train+dev, predict the test utterances.
+
+    Beside the decisions (the SVM's own, ``SVC.predict``), class posteriors for fusion with other
+    systems: Platt scaling fitted on cross-validated decision values of train+dev
+    (``CalibratedClassifierCV(ensemble=False)``, whose final SVM is the one that decides)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold
     from sklearn.svm import SVC
 
     from serkit.score.metrics import compute_scores
@@ -98,6 +105,27 @@ def train_and_predict(feats: Dict[str, np.ndarray], utt2emo: Dict[str, str], tra
             if ua > best_ua:
                 best_c, best_ua = c, ua
     fit_utts = list(train) + list(dev)
+    x_fit, y_fit = _matrix(feats, fit_utts), [utt2emo[u] for u in fit_utts]
+    x_test = _matrix(feats, test)
     svm = SVC(C=best_c, kernel="rbf", gamma="scale", class_weight="balanced")
-    svm.fit(_matrix(feats, fit_utts), [utt2emo[u] for u in fit_utts])
-    return dict(zip(test, svm.predict(_matrix(feats, test)))), best_c
+    folds = min(5, min(y_fit.count(label) for label in set(y_fit)))
+    if folds >= 2:
+        calibrated = CalibratedClassifierCV(svm, method="sigmoid", ensemble=False,
+                                            cv=StratifiedKFold(folds, shuffle=True, random_state=0)).fit(x_fit, y_fit)
+        svm, posteriors = calibrated.calibrated_classifiers_[0].estimator, calibrated.predict_proba(x_test)
+        classes = [str(c) for c in calibrated.classes_]
+    else:  # a class with one training utterance: no cross-validation, posteriors are the decisions
+        logger.warning("a class has a single training utterance: SVM posteriors are one-hot decisions")
+        svm.fit(x_fit, y_fit)
+        classes = [str(c) for c in svm.classes_]
+        posteriors = np.eye(len(classes))[[classes.index(h) for h in svm.predict(x_test)]]
+    decisions = dict(zip(test, (str(h) for h in svm.predict(x_test))))
+    return SvmResult(decisions, posteriors.astype(np.float32), classes, best_c)
+
+
+@dataclass
+class SvmResult:
+    decisions: Dict[str, str]  # test utterance -> label
+    posteriors: np.ndarray  # [test utterances, classes], rows in the order of the test list
+    classes: List[str]  # the columns of posteriors
+    c: float  # the C chosen on dev

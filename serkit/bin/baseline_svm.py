@@ -4,7 +4,9 @@
 
 Extracts functionals once for ``<data-dir>`` (cached under ``<exp-dir>/functionals``),
 standardises them per speaker, and for each ``<folds-dir>/fold<k>`` picks C on the dev speakers,
-refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``.
+refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``, and calibrated class
+posteriors (``posteriors.ark``/``.scp`` in the order of ``labels.txt``, as serkit.bin.predict
+writes them) for fusion with the neural models (serkit.bin.fuse_posteriors).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from typing import List
 
 from serkit.baseline.opensmile_svm import available, extract_functionals, standardise_per_speaker, train_and_predict
 from serkit.data.datadir import DataDir
-from serkit.data.table import write_table
+from serkit.data.table import write_label_list, write_table
 from serkit.errors import SerkitError
+from serkit.feats.ark import AtomicArkWriter
 from serkit.utils import cli
 
 logger = logging.getLogger("serkit.baseline_svm")
@@ -50,12 +53,16 @@ def main(argv: List[str]) -> int:
     chosen = {}
     for fold in folds:
         sets = {s: (DataDir(fold / s).utts if (fold / s).is_dir() else []) for s in ("train", "dev", "test")}
-        preds, c = train_and_predict(feats, utt2emo, sets["train"], sets["dev"], sets["test"])
+        result = train_and_predict(feats, utt2emo, sets["train"], sets["dev"], sets["test"])
         out = exp / fold.name / "decode_test"
         out.mkdir(parents=True, exist_ok=True)
-        write_table(out / "utt2pred", preds)
-        chosen[fold.name] = c
-        logger.info("%s: C=%g, %d test utterances", fold.name, c, len(preds))
+        write_table(out / "utt2pred", result.decisions)
+        write_label_list(out / "labels.txt", result.classes)
+        with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
+            for utt, post in sorted(zip(sets["test"], result.posteriors)):
+                writer.write(utt, post)
+        chosen[fold.name] = result.c
+        logger.info("%s: C=%g, %d test utterances", fold.name, result.c, len(result.decisions))
     info = {"model": f"openSMILE {args.feature_set} + RBF SVM", "feature_set": args.feature_set,
             "speaker_norm": not args.no_speaker_norm, "C_per_fold": chosen,
             "seconds": time.perf_counter() - start, "extract_seconds": extract_seconds}
