@@ -1,6 +1,8 @@
 """The text and fusion models (shapes, padding invariance, the text really used, no-text input)
 and late fusion of posteriors (the weight tuned on dev, the CLI's outputs)."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -207,6 +209,34 @@ def test_late_fusion_cli_writes_a_scorable_decode_folder(tmp_path):
                 tmp_path / "scores"])
     scored = json.loads((tmp_path / "scores" / "scores.json").read_text())
     assert abs(scored["ua"] - report["test"]["fused"]["ua"]) < 1e-9
+
+
+
+def test_late_fusion_cli_with_a_fixed_weight_needs_no_dev_set(tmp_path):
+    """How the recipes fuse a model with the SVM: no dev inputs, the test posteriors averaged;
+    the second model's classes in another order are aligned by name."""
+    rng = np.random.default_rng(2)
+    utts = [f"u{i:02d}" for i in range(30)]
+    refs = [LABELS[i % 3] for i in range(30)]
+    write_table(tmp_path / "test.utt2emo", dict(zip(utts, refs)))
+    first = _decode_dir(tmp_path / "crnn", utts, _noisy(refs, 0.6, rng))
+    second = _decode_dir(tmp_path / "svm", utts, _noisy(refs, 0.6, rng))
+    flipped = lf.read_posteriors(second)
+    write_label_list(second / "labels.txt", LABELS[::-1])  # the same posteriors, columns named in reverse
+    with AtomicArkWriter(second / "posteriors.ark", second / "posteriors.scp") as writer:
+        for utt, row in zip(flipped.utts, flipped.probs):
+            writer.write(utt, row[::-1].astype(np.float32))
+    out = tmp_path / "fused"
+    proc = run_script(["python", "-m", "serkit.bin.late_fusion", "--weight", "0.5", "--first-test", first,
+                       "--second-test", second, "--test-ref", tmp_path / "test.utt2emo", "--out-dir", out])
+    assert "(fixed)" in proc.stdout and not (out / "decode_dev").exists()
+    want = 0.5 * lf.read_posteriors(first).probs + 0.5 * flipped.probs
+    assert np.allclose(lf.read_posteriors(out / "decode_test").probs, want, atol=1e-6)
+    report = json.loads((out / "late_fusion.json").read_text())
+    assert report["weight_audio"] == 0.5 and report["dev_grid"] == [] and "dev" not in report
+    bad = subprocess.run([sys.executable, "-m", "serkit.bin.late_fusion", "--first-test", first, "--second-test", second,
+                          "--out-dir", out], capture_output=True, text=True)
+    assert bad.returncode != 0 and "or a fixed --weight" in bad.stderr
 
 
 # ----------------------------------------------------------------------------- ONNX export
