@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, TINY_RECIPE_CONFIG, copy_recipe, make_crema, make_iemocap, make_ravdess, make_tess
+from serkit.baseline.opensmile_svm import available as baseline_missing
 
 
 @pytest.mark.parametrize("corpus, maker, option, folds", [
@@ -32,12 +33,14 @@ def test_recipe_prepares_features_and_folds(tmp_path, corpus, maker, option, fol
 
 def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     """Stages 4-8 of the shared body on TESS's layout (2 cross-speaker folds, a tiny model); a
-    rerun leaves trained and scored configs alone, so their recorded training time survives."""
+    rerun leaves trained and scored configs alone, so their recorded training time survives. With
+    the baseline installed, stage 6 also fuses the model with it (tiny+svm)."""
     root = make_tess(tmp_path / "release")
     recipe = copy_recipe("tess", tmp_path / "egs")
     (recipe / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG)
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    cmd = ["./run.sh", "--tess-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false",
+    baseline = "false" if baseline_missing() else "true"
+    cmd = ["./run.sh", "--tess-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml", "--", "--baseline", baseline,
            "--robust-rt60s", "0.6"]
     first = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -47,13 +50,17 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     assert "| tiny | parallel_crnn |" in results and "cross-speaker" in results
     assert (exp / "results_rt0.6" / "summary.json").is_file() and "| config | clean | RT60 0.6 s |" in results
     assert "rir=sim rt60=0.6" in (recipe / "data" / "all_rt0.6" / "utt2aug").read_text()  # reverberated audio
+    if baseline == "true":
+        assert (recipe / "exp" / "tiny+svm" / "fold2" / "decode_test" / "posteriors.scp").is_file()
+        assert "| tiny+svm | parallel_crnn + openSMILE SVM, posteriors averaged |" in results
     (exp / "train_wall_seconds").write_text("1234\n")  # a marker: a retrain would overwrite it
     stamp = (exp / "results" / "summary.json").stat().st_mtime_ns
     second = subprocess.run(["./run.sh", "--tess-root", str(root), "--stage", "4", "--nj", "1",
-                             "--train-configs", "conf/tiny.yaml", "--", "--baseline", "false", "--robust-rt60s", "0.6"],
+                             "--train-configs", "conf/tiny.yaml", "--", "--baseline", baseline, "--robust-rt60s", "0.6"],
                             cwd=recipe, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "tiny is trained on all 2 folds" in second.stdout and "tiny is scored" in second.stdout
+    assert baseline == "false" or "tiny+svm is scored" in second.stdout
     assert (exp / "train_wall_seconds").read_text().strip() == "1234"
     assert (exp / "results" / "summary.json").stat().st_mtime_ns == stamp
     assert "20.6 min" in (recipe / "RESULTS.md").read_text()  # 1234 s, from the kept record

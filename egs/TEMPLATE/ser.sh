@@ -42,6 +42,8 @@
 #   --robust-rt60s "T ..."      reverberated test sets (simulated room impulse responses), e.g. "0.3 0.6 0.9" [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
 #   --baseline true|false       run stage 5 [true]
+#   --fusion true|false         stage 6 also scores each model fused with the baseline, posteriors averaged
+#                               (<config>+svm) [true; needs the baseline]
 #   --export-configs "F ..."    training configs whose models stage 7 exports [none]
 #   --exp DIR                   [exp]; --results FILE [RESULTS.md]; --title TEXT
 #   --run-command TEXT          the command that started the recipe, recorded in the results
@@ -73,6 +75,7 @@ robust_snrs=
 robust_rt60s=
 train_configs=conf/train.yaml
 baseline=true
+fusion=true
 export_configs=
 exp=exp
 results=RESULTS.md
@@ -230,6 +233,35 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
     done
   done
 fi
+# <config>+svm: each model's test posteriors averaged with the baseline's (fixed weight 0.5: the SVM
+# is refitted on train+dev, so no held-out dev posteriors are left to tune a weight on)
+fused_tags=""
+if [ "$fusion" = true ] && [[ " $tags " == *" $base_tag "* ]] && folds_newer "$exp/$base_tag" decode_test/posteriors.scp "$fdir/folds.txt"; then
+  for tag in $tags; do [ "$tag" = "$base_tag" ] || fused_tags="$fused_tags $tag+svm"; done
+fi
+if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
+  for tag in $fused_tags; do
+    src=${tag%+svm}
+    if newer_than_folds "$exp/$tag/results/summary.json" "$exp/$src" decode_test/posteriors.scp \
+        && newer_than_folds "$exp/$tag/results/summary.json" "$exp/$base_tag" decode_test/posteriors.scp; then
+      log "Stage 6: $tag is scored (newer than both inputs of every fold); skipped"
+      continue
+    fi
+    log "Stage 6: fusing $src with $base_tag, posteriors averaged (serkit.bin.late_fusion --weight 0.5; logs: $exp/$tag/log/)"
+    $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/fuse.JOB.log" \
+      python -m serkit.bin.late_fusion --weight 0.5 --first-test "$exp/$src/foldJOB/decode_test" \
+        --second-test "$exp/$base_tag/foldJOB/decode_test" --test-ref "$fdir/foldJOB/test/utt2emo" --out-dir "$exp/$tag/foldJOB"
+    $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score.JOB.log" \
+      python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test/utt2emo" \
+        "$exp/$tag/foldJOB/decode_test/utt2pred" "$exp/$tag/foldJOB/scores"
+    python -m serkit.bin.aggregate_scores --title "$tag" "$exp/$tag/results" \
+      $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores"; done) >/dev/null
+    printf '{"model": "%s + openSMILE SVM, posteriors averaged"}\n' "$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])' "$exp/$src/model_info.json")" \
+      > "$exp/$tag/model_info.json"
+    echo "$tag (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results/summary.md" | cut -d'|' -f3-5)"
+  done
+fi
+tags="$tags$fused_tags"
 
 if [ ${stage} -le 7 ] && [ ${stop_stage} -ge 7 ] && [ -n "$export_configs" ]; then
   for conf in $export_configs; do

@@ -155,7 +155,9 @@ def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt:
             f"{100 * s['pooled']['wa']:.1f} | {wall} |"
         )
     out += ["", "Training wall time: all folds of one config, several trained at once (the recipe's --train-jobs); "
-            "for the baseline, functional extraction and the SVMs of all folds.", ""]
+            "for the baseline, functional extraction and the SVMs of all folds."
+            + (" `<config>+svm`: that config's test posteriors averaged with the baseline's, utterance by "
+               "utterance (fixed weight 0.5, serkit.bin.late_fusion)." if any(r["tag"].endswith("+svm") for r in runs) else ""), ""]
     main = runs[0]
     body = main["markdown"].split("\n", 1)[1].replace("## Pooled confusion", "### Pooled confusion")
     out += [f"## Per fold: {main['tag']}", ""]
