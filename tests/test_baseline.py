@@ -33,7 +33,25 @@ def test_baseline_cli_on_folds(tmp_path):
         assert set(preds) == set(test) and set(preds.values()) <= {"angry", "sad"}
         post = read_posteriors(tmp_path / "exp" / f"fold{k}" / "decode_test")  # calibrated, for fusion
         assert post.utts == sorted(test) and sorted(post.labels) == ["angry", "sad"]
-        assert np.allclose(post.probs.sum(axis=1), 1.0, atol=1e-5) and (post.probs > 0).all()
+        assert np.allclose(post.probs.sum(axis=1), 1.0, atol=1e-5) and (post.probs >= 0).all()
     assert (tmp_path / "exp" / "functionals" / "eGeMAPSv02.scp").exists()
     again = run_script([sys.executable, "-m", "serkit.bin.baseline_svm", "--feature-set", "eGeMAPSv02", d, tmp_path / "folds", tmp_path / "exp"])
     assert "4 folds scored" in again.stdout  # from the cached functionals
+
+
+def test_softmax_temperature_fits_confidence():
+    """Decision values that are right 3 times in 4: the fitted softmax gives the right class about
+    0.75 on average, neither sharper (over-confident) nor flatter."""
+    from serkit.baseline.opensmile_svm import softmax_temperature
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 4000)
+    right = rng.random(4000) < 0.75
+    top = np.where(right, labels, (labels + rng.integers(1, 3, 4000)) % 3)
+    decisions = np.zeros((4000, 3))
+    decisions[np.arange(4000), top] = 2.0
+    t = softmax_temperature(decisions, labels)
+    z = np.exp(decisions / t)
+    p_top = (z[np.arange(4000), top] / z.sum(axis=1)).mean()
+    assert abs(p_top - right.mean()) < 0.01
+    assert softmax_temperature(decisions, top) < t  # always right: sharper

@@ -202,7 +202,7 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
     if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ]; then
       log "Stage 5: $exp/$base_tag is newer than the folds; skipped (delete it to run again)"
     else
-      python -m serkit.bin.baseline_svm "data/$base_data" "$fdir" "$exp/$base_tag"
+      python -m serkit.bin.baseline_svm --jobs "$nj" "data/$base_data" "$fdir" "$exp/$base_tag"
     fi
   else
     log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"

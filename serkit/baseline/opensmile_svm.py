@@ -82,45 +82,65 @@ def _matrix(feats: Dict[str, np.ndarray], utts: Sequence[str]) -> np.ndarray:
     return np.stack([feats[u] for u in utts])
 
 
+def softmax_temperature(decisions: np.ndarray, labels: Sequence[int]) -> float:
+    """The temperature ``T`` that makes ``softmax(decisions / T)`` best predict ``labels`` (column
+    indices): one parameter, so it cannot overfit a small dev set, and a class missing there keeps
+    its share."""
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(labels))
+
+    def nll(log_t: float) -> float:
+        z = decisions / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[rows, labels] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def _decisions(svm, x: np.ndarray) -> np.ndarray:
+    """One-vs-rest decision values ``[utts, classes]`` (two classes: ``-d/2, d/2``, whose softmax is sigmoid(d))."""
+    d = svm.decision_function(x)
+    return np.stack([-d / 2, d / 2], axis=1) if d.ndim == 1 else d
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
 def train_and_predict(feats: Dict[str, np.ndarray], utt2emo: Dict[str, str], train: Sequence[str],
                       dev: Sequence[str], test: Sequence[str]) -> "SvmResult":
     """Choose C on the dev utterances (UA), refit on train+dev, predict the test utterances.
 
-    Beside the decisions (the SVM's own, ``SVC.predict``), class posteriors for fusion with other
-    systems: Platt scaling fitted on cross-validated decision values of train+dev
-    (``CalibratedClassifierCV(ensemble=False)``, whose final SVM is the one that decides)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold
+    Beside the decisions, class posteriors for fusion with other systems: a softmax of the final
+    SVM's one-vs-rest decision values, its temperature fitted on the dev utterances' decision values
+    of the SVM trained without them (no extra SVM fits; ``T = 1`` without dev speakers)."""
     from sklearn.svm import SVC
 
     from serkit.score.metrics import compute_scores
 
     x_train, y_train = _matrix(feats, train), [utt2emo[u] for u in train]
-    best_c, best_ua = C_GRID[1], -1.0
+    best_c, best_ua, best_svm, x_dev = C_GRID[1], -1.0, None, None
     if dev:
         x_dev, y_dev = _matrix(feats, dev), [utt2emo[u] for u in dev]
         for c in C_GRID:
             svm = SVC(C=c, kernel="rbf", gamma="scale", class_weight="balanced").fit(x_train, y_train)
             ua = compute_scores(y_dev, list(svm.predict(x_dev))).ua
             if ua > best_ua:
-                best_c, best_ua = c, ua
+                best_c, best_ua, best_svm = c, ua, svm
     fit_utts = list(train) + list(dev)
-    x_fit, y_fit = _matrix(feats, fit_utts), [utt2emo[u] for u in fit_utts]
-    x_test = _matrix(feats, test)
     svm = SVC(C=best_c, kernel="rbf", gamma="scale", class_weight="balanced")
-    folds = min(5, min(y_fit.count(label) for label in set(y_fit)))
-    if folds >= 2:
-        calibrated = CalibratedClassifierCV(svm, method="sigmoid", ensemble=False,
-                                            cv=StratifiedKFold(folds, shuffle=True, random_state=0)).fit(x_fit, y_fit)
-        svm, posteriors = calibrated.calibrated_classifiers_[0].estimator, calibrated.predict_proba(x_test)
-        classes = [str(c) for c in calibrated.classes_]
-    else:  # a class with one training utterance: no cross-validation, posteriors are the decisions
-        logger.warning("a class has a single training utterance: SVM posteriors are one-hot decisions")
-        svm.fit(x_fit, y_fit)
-        classes = [str(c) for c in svm.classes_]
-        posteriors = np.eye(len(classes))[[classes.index(h) for h in svm.predict(x_test)]]
+    svm.fit(_matrix(feats, fit_utts), [utt2emo[u] for u in fit_utts])
+    classes = [str(c) for c in svm.classes_]
+    temperature = 1.0
+    if best_svm is not None and list(best_svm.classes_) == list(svm.classes_):
+        known = [i for i, y in enumerate(y_dev) if y in classes]
+        temperature = softmax_temperature(_decisions(best_svm, x_dev[known]), [classes.index(y_dev[i]) for i in known])
+    x_test = _matrix(feats, test)
+    posteriors = _softmax(_decisions(svm, x_test) / temperature)
     decisions = dict(zip(test, (str(h) for h in svm.predict(x_test))))
-    return SvmResult(decisions, posteriors.astype(np.float32), classes, best_c)
+    return SvmResult(decisions, posteriors.astype(np.float32), classes, best_c, temperature)
 
 
 @dataclass
@@ -129,3 +149,4 @@ class SvmResult:
     posteriors: np.ndarray  # [test utterances, classes], rows in the order of the test list
     classes: List[str]  # the columns of posteriors
     c: float  # the C chosen on dev
+    temperature: float  # of the posteriors' softmax, fitted on dev

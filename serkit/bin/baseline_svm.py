@@ -4,15 +4,17 @@
 
 Extracts functionals once for ``<data-dir>`` (cached under ``<exp-dir>/functionals``),
 standardises them per speaker, and for each ``<folds-dir>/fold<k>`` picks C on the dev speakers,
-refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``, and calibrated class
-posteriors (``posteriors.ark``/``.scp`` in the order of ``labels.txt``, as serkit.bin.predict
-writes them) for fusion with the neural models (serkit.bin.fuse_posteriors).
+refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``, and class posteriors
+for fusion with the neural models (``posteriors.ark``/``.scp`` in the order of ``labels.txt``, as
+serkit.bin.predict writes them: a softmax of the SVM's decision values, its temperature fitted on
+dev; serkit.bin.late_fusion). ``--jobs N`` fits N folds at once.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List
 
@@ -30,6 +32,7 @@ def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--feature-set", default="ComParE_2016")
     p.add_argument("--no-speaker-norm", action="store_true", help="skip per-speaker standardisation")
+    p.add_argument("--jobs", type=int, default=1, help="folds fitted at once [1]")
     p.add_argument("data_dir")
     p.add_argument("folds_dir")
     p.add_argument("exp_dir")
@@ -51,20 +54,26 @@ def main(argv: List[str]) -> int:
     if not folds:
         raise SerkitError(f"no fold<k> directories in {args.folds_dir}; run the recipe's fold stage first")
     chosen = {}
-    for fold in folds:
+
+    def run_fold(fold: Path):
         sets = {s: (DataDir(fold / s).utts if (fold / s).is_dir() else []) for s in ("train", "dev", "test")}
-        result = train_and_predict(feats, utt2emo, sets["train"], sets["dev"], sets["test"])
-        out = exp / fold.name / "decode_test"
-        out.mkdir(parents=True, exist_ok=True)
-        write_table(out / "utt2pred", result.decisions)
-        write_label_list(out / "labels.txt", result.classes)
-        with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
-            for utt, post in sorted(zip(sets["test"], result.posteriors)):
-                writer.write(utt, post)
-        chosen[fold.name] = result.c
-        logger.info("%s: C=%g, %d test utterances", fold.name, result.c, len(result.decisions))
+        return train_and_predict(feats, utt2emo, sets["train"], sets["dev"], sets["test"]), sets["test"]
+
+    # folds in threads: libsvm releases the GIL while it fits
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for fold, (result, test) in zip(folds, pool.map(run_fold, folds)):
+            out = exp / fold.name / "decode_test"
+            out.mkdir(parents=True, exist_ok=True)
+            write_table(out / "utt2pred", result.decisions)
+            write_label_list(out / "labels.txt", result.classes)
+            with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
+                for utt, post in sorted(zip(test, result.posteriors)):
+                    writer.write(utt, post)
+            chosen[fold.name] = {"C": result.c, "temperature": round(result.temperature, 4)}
+            logger.info("%s: C=%g, posterior temperature %.3g, %d test utterances", fold.name, result.c,
+                        result.temperature, len(result.decisions))
     info = {"model": f"openSMILE {args.feature_set} + RBF SVM", "feature_set": args.feature_set,
-            "speaker_norm": not args.no_speaker_norm, "C_per_fold": chosen,
+            "speaker_norm": not args.no_speaker_norm, "per_fold": chosen,
             "seconds": time.perf_counter() - start, "extract_seconds": extract_seconds}
     (exp / "model_info.json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"baseline_svm: {len(folds)} folds scored in {info['seconds']:.0f} s; predictions under {exp}/fold*/decode_test")
