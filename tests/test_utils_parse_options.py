@@ -147,3 +147,23 @@ def test_no_helper_variables_leak_into_the_script(tmp_path):
     r = run_demo(tmp_path, "--nj", "3", script=script)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "clean"
+
+
+def test_help_defaults_to_the_header_comment_and_the_command_line_is_recorded(tmp_path):
+    script = f"""#!/usr/bin/env bash
+# A recipe.
+#
+#   ./demo.sh --root DIR
+set -euo pipefail
+root=
+. {PARSE_OPTIONS}
+echo "root=$root"
+echo "command_line=$command_line"
+"""
+    r = run_demo(tmp_path, "--help", script=script)
+    assert r.returncode == 0 and r.stderr == "A recipe.\n\n  ./demo.sh --root DIR\n"
+    r = run_demo(tmp_path, "--root", "a dir", "x", script=script)
+    vals, _ = values(r.stdout)
+    assert vals["root"] == "a dir" and vals["command_line"] == f"{tmp_path / 'demo.sh'} --root a\\ dir x"
+    r = run_demo(tmp_path, "--command-line", "y", script=script)
+    assert r.returncode != 0 and "invalid option --command-line" in r.stderr

@@ -16,7 +16,10 @@
 #     options;
 #   * a variable whose current value is "true" or "false" only accepts
 #     "true" or "false";
-#   * --help / -h prints $help_message to stderr and exits 0;
+#   * --help / -h prints $help_message to stderr and exits 0 (without a
+#     help_message: the script's leading comment block, shebang excluded);
+#   * command_line is set to the invocation, quoted for the shell, to record
+#     in results files (it is not an option);
 #   * --config FILE sources FILE (shell var=value lines) before the other
 #     options are applied, so command-line options override the config file
 #     wherever they appear;
@@ -25,12 +28,14 @@
 # Works under "set -euo pipefail".  All helper variables and functions are
 # prefixed with _po_ and removed again before returning.
 
+_po_command_line="$0$([ $# -eq 0 ] || printf " %q" "$@")"
+
 # Lists the variables that options may set, as "--name" words.
 _po_valid_options() {
   local _po_v _po_list=""
   for _po_v in $(compgen -v | LC_ALL=C sort); do
     case "$_po_v" in
-      _po_*|help_message) continue ;;
+      _po_*|help_message|command_line) continue ;;
     esac
     # Options are the script's own lower-case scalar variables (not
     # exported, read-only, arrays or name references).
@@ -83,6 +88,7 @@ while [ $# -gt 0 ]; do
       break
       ;;
     --help|-h)
+      [ -n "${help_message:-}" ] || help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
       if [ -n "${help_message:-}" ]; then
         printf '%b\n' "$help_message" >&2
       else
@@ -127,6 +133,7 @@ while [ $# -gt 0 ]; do
   printf -v "$_po_name" '%s' "$_po_val"
 done
 
-unset -v _po_i _po_arg _po_file _po_opt _po_val _po_name _po_old
+command_line=$_po_command_line
+unset -v _po_i _po_arg _po_file _po_opt _po_val _po_name _po_old _po_command_line
 unset -f _po_valid_options _po_die
 true

@@ -81,7 +81,6 @@ exp=exp
 results=RESULTS.md
 title=
 run_command=
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (ser.sh:${BASH_LINENO[0]}) $*"; }

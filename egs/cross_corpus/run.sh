@@ -45,8 +45,6 @@ test_speakers=1     # held-out speakers of a corpus on the diagonal and in the p
 pooled=false
 pretrain_for=""
 general=false
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*"; }
@@ -152,7 +150,7 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$npairs" -gt 0 ]; then
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$npairs" -gt 0 ]; then
-  python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$run_command" --out RESULTS.md \
+  python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$command_line" --out RESULTS.md \
     --json exp/cross_corpus.json >/dev/null
   log "wrote $(pwd)/RESULTS.md"
 fi

@@ -34,8 +34,6 @@ stop_stage=100
 nj=2
 train_jobs=2
 train_configs=conf/train.yaml
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$corpus_root$manifest" ]; then
@@ -62,6 +60,6 @@ if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds "$scheme" --fold-n "$fold_n" ${fold_file:+--fold-file "$fold_file"} \
     --dev-speakers "$dev_speakers" --train-configs "$train_configs" \
-    --title "$title" --run-command "$run_command" "$@"
+    --title "$title" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

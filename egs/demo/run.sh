@@ -19,8 +19,6 @@ nj=2
 seed=777
 corpus=corpus       # the synthesized audio goes here
 train_configs=conf/train.yaml
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then
@@ -35,6 +33,6 @@ if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" \
     --folds none --train-set train --dev-set dev --test-set test \
     --train-jobs 1 --train-threads "$nj" --train-configs "$train_configs" \
-    --title "Demo corpus (synthetic, 4 emotions), speaker-independent test set" --run-command "$run_command" "$@"
+    --title "Demo corpus (synthetic, 4 emotions), speaker-independent test set" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

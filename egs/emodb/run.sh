@@ -21,8 +21,6 @@ nj=2
 train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
 speed_perturb=""   # e.g. "0.9 1.1": speed-perturbed training copies (speed also shifts pitch)
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$emodb_root" ]; then
@@ -39,6 +37,6 @@ fi
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" --speed-perturb "$speed_perturb" \
-    --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$run_command" "$@"
+    --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

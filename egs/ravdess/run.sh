@@ -22,8 +22,6 @@ nj=2
 train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
 prepare_opts=""   # options of local/prepare_data.py
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$ravdess_root" ]; then
@@ -40,6 +38,6 @@ fi
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds file --fold-file conf/folds_6x4.txt --train-configs "$train_configs" \
-    --title "RAVDESS speech, 8 emotions, 6 folds of 4 actors" --run-command "$run_command" "$@"
+    --title "RAVDESS speech, 8 emotions, 6 folds of 4 actors" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

@@ -19,8 +19,6 @@ stop_stage=100
 nj=2
 train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$savee_root" ]; then
@@ -37,6 +35,6 @@ fi
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" \
-    --title "SAVEE, 7 emotions, leave-one-speaker-out" --run-command "$run_command" "$@"
+    --title "SAVEE, 7 emotions, leave-one-speaker-out" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

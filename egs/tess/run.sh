@@ -21,8 +21,6 @@ nj=2
 train_jobs=2
 train_configs="conf/train.yaml conf/train_crnn.yaml conf/train_seed_crnn.yaml"
 prepare_opts=""   # options of local/prepare_data.py
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 if [ -z "$tess_root" ]; then
@@ -39,6 +37,6 @@ fi
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds file --fold-file conf/folds_cross_speaker.txt --train-configs "$train_configs" \
-    --title "TESS, 7 emotions, cross-speaker" --run-command "$run_command" "$@"
+    --title "TESS, 7 emotions, cross-speaker" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

@@ -40,8 +40,6 @@ train_name=train
 folds_dir=data/folds
 exp=exp
 results=RESULTS_multimodal.md
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-run_command="$0$([ $# -eq 0 ] || printf " %q" "$@")"
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run_multimodal.sh:${BASH_LINENO[0]}) $*"; }
@@ -127,5 +125,5 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ]; then
   log "Stage 5: results -> $results"
   set -- $fusion_tags
   python local/multimodal_results.py --exp "$exp" --audio "$audio_tag" --text "$text_tag" --late "$late_tag" \
-    --early "$1" --intermediate "$2" --commands "$commands" --command "$run_command" --out "$results"
+    --early "$1" --intermediate "$2" --commands "$commands" --command "$command_line" --out "$results"
 fi
