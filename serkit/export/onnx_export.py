@@ -139,6 +139,16 @@ def graph_io(path) -> Dict[str, List[Dict[str, Any]]]:
     return {"inputs": [describe(v) for v in model.graph.input], "outputs": [describe(v) for v in model.graph.output]}
 
 
+def _verify_against(reference, path, feeds, dynamic):
+    """:func:`verify_onnx` with a torch module as the reference, its inputs in the order of ``feeds``."""
+
+    def ref(inputs):
+        with torch.no_grad():
+            return reference(*(torch.from_numpy(inputs[name]) for name in feeds)).numpy()
+
+    return verify_onnx(path, ref, feeds, dynamic)
+
+
 def verify_onnx(path, reference, feeds: Dict[str, np.ndarray], dynamic: Mapping[str, List[int]]) -> float:
     """Check that ``path`` declares symbolic ``dynamic`` axes and reproduces ``reference`` (a
     callable on the same numpy feeds) on ``feeds``; return the max abs posterior difference."""
@@ -193,12 +203,8 @@ def export_onnx(model: torch.nn.Module, meta: ModelMeta, path, opset: int = OPSE
         )
     check_feats, check_lengths = _example_feats(meta.input_dim, CHECK_FRAMES, seed=1)
 
-    def ref(feeds):
-        with torch.no_grad():
-            return reference(torch.from_numpy(feeds["feats"]), torch.from_numpy(feeds["lengths"])).numpy()
-
-    diff = verify_onnx(path, ref, {"feats": check_feats.numpy(), "lengths": check_lengths.numpy()},
-                       {"feats": [0, 1], "lengths": [0]})
+    diff = _verify_against(reference, path, {"feats": check_feats.numpy(), "lengths": check_lengths.numpy()},
+                           {"feats": [0, 1], "lengths": [0]})
     return {"format": "onnx", "opset": opset, **FEATS_IO, "check_max_abs_diff": diff}
 
 
@@ -249,10 +255,6 @@ def export_waveform_onnx(model: torch.nn.Module, meta: ModelMeta, path, opset: i
     check = 0.1 * torch.randn(3, max(sizes), generator=gen)
     check_lengths = torch.tensor(sizes, dtype=torch.int64)
 
-    def ref(feeds):
-        with torch.no_grad():
-            return reference(torch.from_numpy(feeds["waveform"]), torch.from_numpy(feeds["wave_lengths"])).numpy()
-
-    diff = verify_onnx(path, ref, {"waveform": check.numpy(), "wave_lengths": check_lengths.numpy()},
-                       {"waveform": [0, 1], "wave_lengths": [0]})
+    diff = _verify_against(reference, path, {"waveform": check.numpy(), "wave_lengths": check_lengths.numpy()},
+                           {"waveform": [0, 1], "wave_lengths": [0]})
     return {"format": "onnx", "opset": opset, **WAVE_IO, "check_max_abs_diff": diff}
