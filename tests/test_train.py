@@ -343,3 +343,20 @@ def test_a_training_config_loads_without_torch():
             f"load_train_config({str(REPO / 'egs' / 'emodb' / 'conf' / 'train.yaml')!r}); "
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('serkit.loader.pipeline')))")
     assert run_script([sys.executable, "-c", code]).stdout.strip() == "[]"
+
+
+def test_config_differences_ignore_settings_added_since_at_their_defaults():
+    """A run started before a setting existed (its checkpoint's config lacks the key) resumes when
+    the setting is at its default, which is what that run did; not when it is changed."""
+    from serkit.train.config import TrainConfig, config_differences
+    from serkit.utils.config import to_dict
+
+    new = to_dict(TrainConfig())
+    old = to_dict(TrainConfig())
+    del old["data"]["reverb"]  # as in a checkpoint written before data.reverb existed
+    assert config_differences(old, new) == []
+    new["data"]["reverb"]["enabled"] = True
+    assert [k for k, _, _ in config_differences(old, new)] == ["data.reverb.enabled"]
+    new = to_dict(TrainConfig())
+    old["optim"]["lr"] = 0.5
+    assert [k for k, _, _ in config_differences(old, new)] == ["optim.lr"]

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from serkit.loader.config import DataConfig
 from serkit.errors import ConfigError
-from serkit.utils.config import Located, from_dict, load_yaml, split_override
+from serkit.utils.config import Located, from_dict, load_yaml, split_override, to_dict
 
 
 @dataclass
@@ -161,7 +161,10 @@ def config_differences(old: Dict[str, Any], new: Dict[str, Any]) -> List[Tuple[s
     """``(dotted.key, old, new)`` for every setting that differs between two resolved configs
     (``to_dict`` of :class:`TrainConfig`), ignoring :data:`RESUME_FREE_KEYS`."""
     a, b = _flatten(old), _flatten(new)
+    defaults = _flatten(to_dict(TrainConfig()))
     missing = object()
     keys = sorted(set(a) | set(b))
+    # a setting added to serkit after the old run started, left at its default, is what the old run did
+    added = {k for k in keys if k not in a and k in defaults and b.get(k, missing) == defaults[k]}
     return [(k, a.get(k, missing), b.get(k, missing)) for k in keys
-            if k not in RESUME_FREE_KEYS and a.get(k, missing) != b.get(k, missing)]
+            if k not in RESUME_FREE_KEYS and k not in added and a.get(k, missing) != b.get(k, missing)]
