@@ -55,3 +55,30 @@ def test_softmax_temperature_fits_confidence():
     p_top = (z[np.arange(4000), top] / z.sum(axis=1)).mean()
     assert abs(p_top - right.mean()) < 0.01
     assert softmax_temperature(decisions, top) < t  # always right: sharper
+
+
+def test_precomputed_kernel_gives_sklearns_rbf_svm():
+    """train_and_predict fits on RbfKernel's precomputed kernel: the same SVM as sklearn's own
+    ``kernel="rbf", gamma="scale"`` on the same data (decisions and decision values)."""
+    from sklearn.svm import SVC
+
+    from serkit.baseline.opensmile_svm import RbfKernel, train_and_predict
+
+    rng = np.random.default_rng(0)
+    labels = ["angry", "happy", "sad"]
+    feats, utt2emo = {}, {}
+    for i in range(90):
+        label = labels[i % 3]
+        feats[f"u{i:02d}"] = rng.normal(0.8 * labels.index(label), 1.0, 20)
+        utt2emo[f"u{i:02d}"] = label
+    utts = sorted(feats)
+    train, dev, test = utts[:50], utts[50:70], utts[70:]
+    result = train_and_predict(RbfKernel(feats), utt2emo, train, dev, test)
+    fit = train + dev
+    x = np.stack([feats[u] for u in fit])
+    ref = SVC(C=result.c, kernel="rbf", gamma="scale", class_weight="balanced").fit(x, [utt2emo[u] for u in fit])
+    x_test = np.stack([feats[u] for u in test])
+    assert [result.decisions[u] for u in test] == list(ref.predict(x_test))
+    want = ref.decision_function(x_test) / result.temperature
+    want = np.exp(want - want.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(result.posteriors, want / want.sum(axis=1, keepdims=True), atol=1e-5)

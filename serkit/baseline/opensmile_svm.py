@@ -75,11 +75,31 @@ def standardise_per_speaker(feats: Dict[str, np.ndarray], utt2spk: Dict[str, str
     return out
 
 
-def _matrix(feats: Dict[str, np.ndarray], utts: Sequence[str]) -> np.ndarray:
-    missing = [u for u in utts if u not in feats]
-    if missing:
-        raise SerkitError(f"no functionals for {len(missing)} utterances (e.g. '{missing[0]}'); run fix_data_dir.sh")
-    return np.stack([feats[u] for u in utts])
+class RbfKernel:
+    """The RBF kernel of ``SVC(kernel="rbf", gamma="scale")`` over every utterance, from squared
+    distances computed once: each fold's SVMs then fit on a precomputed kernel (the same solution,
+    minutes instead of an hour on CREMA-D's 7,442 utterances x 6,373 functionals)."""
+
+    def __init__(self, feats: Dict[str, np.ndarray]) -> None:
+        self.index = {u: i for i, u in enumerate(sorted(feats))}
+        self.x = np.stack([feats[u] for u in sorted(feats)]).astype(np.float64)
+        sq = np.einsum("ij,ij->i", self.x, self.x)
+        self.d2 = sq[:, None] + sq[None, :] - 2.0 * (self.x @ self.x.T)
+        np.maximum(self.d2, 0.0, out=self.d2)
+
+    def rows(self, utts: Sequence[str]) -> np.ndarray:
+        missing = [u for u in utts if u not in self.index]
+        if missing:
+            raise SerkitError(f"no functionals for {len(missing)} utterances (e.g. '{missing[0]}'); run fix_data_dir.sh")
+        return np.array([self.index[u] for u in utts], dtype=np.int64)
+
+    def gamma(self, utts: Sequence[str]) -> float:
+        """sklearn's ``gamma="scale"`` of a training set: 1 / (features x variance of all its values)."""
+        x = self.x[self.rows(utts)]
+        return 1.0 / (x.shape[1] * x.var())
+
+    def matrix(self, rows: Sequence[str], cols: Sequence[str], gamma: float) -> np.ndarray:
+        return np.exp(-gamma * self.d2[np.ix_(self.rows(rows), self.rows(cols))])
 
 
 def softmax_temperature(decisions: np.ndarray, labels: Sequence[int]) -> float:
@@ -109,7 +129,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-def train_and_predict(feats: Dict[str, np.ndarray], utt2emo: Dict[str, str], train: Sequence[str],
+def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequence[str],
                       dev: Sequence[str], test: Sequence[str]) -> "SvmResult":
     """Choose C on the dev utterances (UA), refit on train+dev, predict the test utterances.
 
@@ -120,26 +140,29 @@ def train_and_predict(feats: Dict[str, np.ndarray], utt2emo: Dict[str, str], tra
 
     from serkit.score.metrics import compute_scores
 
-    x_train, y_train = _matrix(feats, train), [utt2emo[u] for u in train]
-    best_c, best_ua, best_svm, x_dev = C_GRID[1], -1.0, None, None
+    y_train = [utt2emo[u] for u in train]
+    gamma = kernel.gamma(train)
+    k_train = kernel.matrix(train, train, gamma)
+    best_c, best_ua, best_svm, k_dev = C_GRID[1], -1.0, None, None
     if dev:
-        x_dev, y_dev = _matrix(feats, dev), [utt2emo[u] for u in dev]
+        k_dev, y_dev = kernel.matrix(dev, train, gamma), [utt2emo[u] for u in dev]
         for c in C_GRID:
-            svm = SVC(C=c, kernel="rbf", gamma="scale", class_weight="balanced").fit(x_train, y_train)
-            ua = compute_scores(y_dev, list(svm.predict(x_dev))).ua
+            svm = SVC(C=c, kernel="precomputed", class_weight="balanced").fit(k_train, y_train)
+            ua = compute_scores(y_dev, list(svm.predict(k_dev))).ua
             if ua > best_ua:
                 best_c, best_ua, best_svm = c, ua, svm
     fit_utts = list(train) + list(dev)
-    svm = SVC(C=best_c, kernel="rbf", gamma="scale", class_weight="balanced")
-    svm.fit(_matrix(feats, fit_utts), [utt2emo[u] for u in fit_utts])
+    gamma = kernel.gamma(fit_utts)
+    svm = SVC(C=best_c, kernel="precomputed", class_weight="balanced")
+    svm.fit(kernel.matrix(fit_utts, fit_utts, gamma), [utt2emo[u] for u in fit_utts])
     classes = [str(c) for c in svm.classes_]
     temperature = 1.0
     if best_svm is not None and list(best_svm.classes_) == list(svm.classes_):
         known = [i for i, y in enumerate(y_dev) if y in classes]
-        temperature = softmax_temperature(_decisions(best_svm, x_dev[known]), [classes.index(y_dev[i]) for i in known])
-    x_test = _matrix(feats, test)
-    posteriors = _softmax(_decisions(svm, x_test) / temperature)
-    decisions = dict(zip(test, (str(h) for h in svm.predict(x_test))))
+        temperature = softmax_temperature(_decisions(best_svm, k_dev[known]), [classes.index(y_dev[i]) for i in known])
+    k_test = kernel.matrix(test, fit_utts, gamma)
+    posteriors = _softmax(_decisions(svm, k_test) / temperature)
+    decisions = dict(zip(test, (str(h) for h in svm.predict(k_test))))
     return SvmResult(decisions, posteriors.astype(np.float32), classes, best_c, temperature)
 
 
