@@ -82,3 +82,11 @@ def test_precomputed_kernel_gives_sklearns_rbf_svm():
     want = ref.decision_function(x_test) / result.temperature
     want = np.exp(want - want.max(axis=1, keepdims=True))
     np.testing.assert_allclose(result.posteriors, want / want.sum(axis=1, keepdims=True), atol=1e-5)
+
+
+def test_constant_functionals_get_sklearns_gamma():
+    """Every value equal (e.g. standardised functionals of identical clips): gamma 1, as sklearn."""
+    from serkit.baseline.opensmile_svm import RbfKernel
+
+    kernel = RbfKernel({f"u{i}": np.zeros(5) for i in range(4)})
+    assert kernel.gamma(["u0", "u1"]) == 1.0 and np.isfinite(kernel.matrix(["u0"], ["u1", "u2"], 1.0)).all()

@@ -94,9 +94,11 @@ class RbfKernel:
         return np.array([self.index[u] for u in utts], dtype=np.int64)
 
     def gamma(self, utts: Sequence[str]) -> float:
-        """sklearn's ``gamma="scale"`` of a training set: 1 / (features x variance of all its values)."""
+        """sklearn's ``gamma="scale"`` of a training set: 1 / (features x variance of all its values),
+        1 when they do not vary."""
         x = self.x[self.rows(utts)]
-        return 1.0 / (x.shape[1] * x.var())
+        var = x.var()
+        return 1.0 / (x.shape[1] * var) if var != 0 else 1.0
 
     def matrix(self, rows: Sequence[str], cols: Sequence[str], gamma: float) -> np.ndarray:
         return np.exp(-gamma * self.d2[np.ix_(self.rows(rows), self.rows(cols))])
