@@ -108,6 +108,9 @@ def test_recipe_pooled_row_pretraining_and_the_general_model(tmp_path):
     assert general["num_train_utts"] == 2 * 3 * 9  # 4 speakers of 9 utterances in each corpus, 1 for dev
     card = json.loads((recipe / "exp" / "general" / "export" / "model_card.json").read_text())
     assert card["labels"] == ["angry", "bored", "sad", "surprise"]
+    trained_on = card["metrics"]["trained_on"]  # the corpora (with their canonical labels) and how much data
+    assert set(trained_on["corpora"]) == {"emodb", "savee"} and trained_on["train_utterances"] == 54
+    assert "surprise" in trained_on["corpora"]["savee"] and "surprise" not in trained_on["corpora"]["emodb"]
     assert card["metrics"]["ua"]["pooled"]["emodb"] == pytest.approx(float(pooled_emodb[0].split("|")[5]))
     assert (recipe / "exp" / "general" / "export" / "model_int8.onnx").is_file()
     assert "serkit-infer --model" in proc.stdout and "model_int8.onnx --format table" in proc.stdout

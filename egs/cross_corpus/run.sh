@@ -150,8 +150,9 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$npairs" -gt 0 ]; then
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$npairs" -gt 0 ]; then
+  general_data=$(grep -lx general data/models/model*/name 2>/dev/null | head -n 1 | xargs -r dirname)
   python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$command_line" --out RESULTS.md \
-    --json exp/cross_corpus.json >/dev/null
+    --json exp/cross_corpus.json ${general_data:+--general-data "$general_data"} >/dev/null
   log "wrote $(pwd)/RESULTS.md"
 fi
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from serkit.data.datadir import DataDir
+from serkit.data.table import read_table
 from serkit.errors import SerkitError
 from serkit.utils import cli, md_sections
 from serkit.utils.atomic import atomic_write_text
@@ -72,6 +73,8 @@ def main(argv: List[str]) -> int:
     p.add_argument("--command", default="")
     p.add_argument("--out", default="RESULTS.md")
     p.add_argument("--json", help="also the matrix as JSON (what the general model's card records)")
+    p.add_argument("--general-data", help="with --json: the general model's data folder (corpora.txt, train/): its "
+                                          "corpora, their labels and its training utterances go into the JSON")
     args = p.parse_args(argv)
     rows = _pairs(Path(args.pairs), Path(args.exp))
     if args.json:
@@ -80,6 +83,12 @@ def main(argv: List[str]) -> int:
             matrix.setdefault(r["train"], {})[r["test"]] = round(100 * r["scores"]["ua"], 1)
         summary = {"what": "cross-corpus UA (%): rows train corpora, columns test corpora (held-out speakers on the "
                            "diagonal and in the pooled row)", "command": args.command, "ua": matrix}
+        if args.general_data:
+            data = Path(args.general_data)
+            summary["trained_on"] = {
+                "corpora": {corpus: labels.split() for corpus, labels in read_table(data / "corpora.txt").items()},
+                "train_utterances": len(read_table(data / "train" / "utt2spk")),
+            }
         atomic_write_text(args.json, json.dumps(summary, indent=2) + "\n")
     text = render(rows, args.command)
     md_sections.write_keeping(args.out, text)  # sections put there by benchmarks or by hand are kept
