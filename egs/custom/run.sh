@@ -36,10 +36,8 @@ train_jobs=2
 train_configs=conf/train.yaml
 . utils/parse_options.sh
 
-if [ -z "$corpus_root$manifest" ]; then
-  echo "$0: give --corpus-root DIR (one folder per label) or --manifest FILE (CSV/TSV: path,label,...)" >&2
-  exit 1
-fi
+[ -n "$corpus_root$manifest" ] \
+  || { echo "$0: give --corpus-root DIR (one folder per label) or --manifest FILE (CSV/TSV: path,label,...)" >&2; exit 1; }
 
 if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then
   echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Stage 0: data preparation (local/prepare_data.py) into data/all"
