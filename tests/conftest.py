@@ -373,12 +373,19 @@ def make_checkpoint(name: str = "parallel_crnn", options=None, seed: int = 0, sh
 
 
 # ---- recipes run from a scratch copy (test_recipes.py, test_slurm_cluster.py, test_cross_corpus.py)
+RECIPE_OUTPUTS = {"data", "exp", "exp_tune", "exp_nodev", "exp_robust", "mfcc", "feats", "corpus"}
+
+
 def copy_recipe(name: str, dst: Path) -> Path:
-    """The recipe's files in a scratch folder; its symlinks point back into the repository."""
+    """The recipe's files in a scratch folder; its symlinks point back into the repository. What a
+    run of the recipe left in the checkout (data/, exp/, feats/...: what git ignores) stays behind,
+    so a test never resumes from a developer's models."""
     src = REPO / "egs" / name
     out = dst / name
     out.mkdir(parents=True)
     for entry in src.iterdir():
+        if entry.name in RECIPE_OUTPUTS:
+            continue
         if entry.is_symlink():
             os.symlink(os.path.realpath(entry), out / entry.name)
         elif entry.is_dir():
