@@ -109,13 +109,12 @@ def softmax_temperature(decisions: np.ndarray, labels: Sequence[int]) -> float:
     indices): one parameter, so it cannot overfit a small dev set, and a class missing there keeps
     its share."""
     from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
 
     rows = np.arange(len(labels))
 
     def nll(log_t: float) -> float:
-        z = decisions / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        return float(-(z[rows, labels] - np.log(np.exp(z).sum(axis=1))).mean())
+        return float(-log_softmax(decisions / np.exp(log_t), axis=1)[rows, labels].mean())
 
     return float(np.exp(minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded").x))
 
@@ -126,11 +125,6 @@ def _decisions(svm, x: np.ndarray) -> np.ndarray:
     return np.stack([-d / 2, d / 2], axis=1) if d.ndim == 1 else d
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequence[str],
                       dev: Sequence[str], test: Sequence[str]) -> "SvmResult":
     """Choose C on the dev utterances (UA), refit on train+dev, predict the test utterances.
@@ -138,6 +132,7 @@ def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequenc
     Beside the decisions, class posteriors for fusion with other systems: a softmax of the final
     SVM's one-vs-rest decision values, its temperature fitted on the dev utterances' decision values
     of the SVM trained without them (no extra SVM fits; ``T = 1`` without dev speakers)."""
+    from scipy.special import softmax
     from sklearn.svm import SVC
 
     from serkit.score.metrics import compute_scores
@@ -163,7 +158,7 @@ def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequenc
         known = [i for i, y in enumerate(y_dev) if y in classes]
         temperature = softmax_temperature(_decisions(best_svm, k_dev[known]), [classes.index(y_dev[i]) for i in known])
     k_test = kernel.matrix(test, fit_utts, gamma)
-    posteriors = _softmax(_decisions(svm, k_test) / temperature)
+    posteriors = softmax(_decisions(svm, k_test) / temperature, axis=1)
     decisions = dict(zip(test, (str(h) for h in svm.predict(k_test))))
     return SvmResult(decisions, posteriors.astype(np.float32), classes, best_c, temperature)
 
