@@ -90,3 +90,56 @@ def test_constant_functionals_get_sklearns_gamma():
 
     kernel = RbfKernel({f"u{i}": np.zeros(5) for i in range(4)})
     assert kernel.gamma(["u0", "u1"]) == 1.0 and np.isfinite(kernel.matrix(["u0"], ["u1", "u2"], 1.0)).all()
+
+
+def _three_speakers(n_per_spk=30, dims=20, seed=1):
+    rng = np.random.default_rng(seed)
+    labels = ["angry", "happy", "sad"]
+    feats, utt2emo, utt2spk = {}, {}, {}
+    for spk in ("s1", "s2", "s3", "s4"):
+        shift = rng.normal(0, 0.5, dims)
+        for i in range(n_per_spk):
+            u = f"{spk}-{i:02d}"
+            label = labels[i % 3]
+            feats[u] = rng.normal(0.6 * labels.index(label), 1.0, dims) + shift
+            utt2emo[u], utt2spk[u] = label, spk
+    return feats, utt2emo, utt2spk
+
+
+def test_inner_speaker_folds_hold_out_whole_speakers():
+    from serkit.baseline.opensmile_svm import selection_splits
+
+    _, _, utt2spk = _three_speakers()
+    train = [u for u in sorted(utt2spk) if utt2spk[u] != "s4"]
+    splits = selection_splits(train, [], utt2spk)
+    assert len(splits) == 3
+    assert sorted(u for _, held in splits for u in held) == train  # each training utterance held out once
+    for fit, held in splits:
+        assert not {utt2spk[u] for u in fit} & {utt2spk[u] for u in held}
+    assert selection_splits(train, ["s4-00"], utt2spk) == [(train, ["s4-00"])]  # dev speakers win
+    assert selection_splits([u for u in train if utt2spk[u] == "s1"], [], utt2spk) == []  # one speaker: nothing to hold out
+
+
+def test_svm_without_dev_chooses_c_on_inner_speaker_folds():
+    """No dev speakers: C is the grid's best UA over speaker-independent inner folds (checked
+    against sklearn's own cross-validation), and the posterior temperature is fitted there too."""
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+    from sklearn.svm import SVC
+
+    from serkit.baseline.opensmile_svm import C_GRID, RbfKernel, train_and_predict
+    from serkit.score.metrics import compute_scores
+
+    feats, utt2emo, utt2spk = _three_speakers()
+    train = [u for u in sorted(feats) if utt2spk[u] != "s4"]
+    test = [u for u in sorted(feats) if utt2spk[u] == "s4"]
+    result = train_and_predict(RbfKernel(feats), utt2emo, train, [], test, utt2spk)
+    assert result.selection == "3 inner speaker folds" and result.temperature != 1.0
+    x, y, groups = np.stack([feats[u] for u in train]), [utt2emo[u] for u in train], [utt2spk[u] for u in train]
+    uas = []
+    for c in C_GRID:
+        pred = cross_val_predict(SVC(C=c, kernel="rbf", gamma="scale", class_weight="balanced"), x, y,
+                                 groups=groups, cv=GroupKFold(n_splits=3))
+        uas.append(compute_scores(y, list(pred)).ua)
+    assert result.c == C_GRID[int(np.argmax(uas))]
+    no_spk = train_and_predict(RbfKernel(feats), utt2emo, train, [], test)
+    assert no_spk.selection == "none (C=1)" and no_spk.c == 1.0 and no_spk.temperature == 1.0

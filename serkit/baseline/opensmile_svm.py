@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -125,42 +125,80 @@ def _decisions(svm, x: np.ndarray) -> np.ndarray:
     return np.stack([-d / 2, d / 2], axis=1) if d.ndim == 1 else d
 
 
+def selection_splits(train: Sequence[str], dev: Sequence[str], utt2spk: Optional[Dict[str, str]],
+                     inner_folds: int = 5) -> List[Tuple[List[str], List[str]]]:
+    """The (fit, held-out) splits that choose C and the posterior temperature: the dev utterances
+    when there are some; else speaker-independent inner folds of the training utterances (at most
+    ``inner_folds`` groups of whole speakers, sklearn's GroupKFold); none with fewer than 2
+    training speakers (then C = 1 and T = 1)."""
+    if dev:
+        return [(list(train), list(dev))]
+    if not utt2spk:
+        return []
+    from sklearn.model_selection import GroupKFold
+
+    groups = [utt2spk[u] for u in train]
+    n = min(inner_folds, len(set(groups)))
+    if n < 2:
+        return []
+    utts = np.asarray(train)
+    return [(list(utts[a]), list(utts[b])) for a, b in GroupKFold(n_splits=n).split(utts, groups=groups)]
+
+
+def _held_out_decisions(kernel: RbfKernel, utt2emo: Dict[str, str], splits, c: float, classes: List[str]):
+    """Cross-validated predictions and decision values (columns in ``classes``) of an SVM with ``C = c``."""
+    from sklearn.svm import SVC
+
+    preds, labels, decisions = [], [], []
+    for fit, held in splits:
+        gamma = kernel.gamma(fit)
+        svm = SVC(C=c, kernel="precomputed", class_weight="balanced").fit(kernel.matrix(fit, fit, gamma), [utt2emo[u] for u in fit])
+        k_held = kernel.matrix(held, fit, gamma)
+        preds += [str(p) for p in svm.predict(k_held)]
+        labels += [utt2emo[u] for u in held]
+        d = np.full((len(held), len(classes)), np.nan)  # a class the fold did not train on: no column
+        d[:, [classes.index(str(k)) for k in svm.classes_]] = _decisions(svm, k_held)
+        decisions.append(d)
+    return preds, labels, np.concatenate(decisions)
+
+
 def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequence[str],
-                      dev: Sequence[str], test: Sequence[str]) -> "SvmResult":
-    """Choose C on the dev utterances (UA), refit on train+dev, predict the test utterances.
+                      dev: Sequence[str], test: Sequence[str], utt2spk: Optional[Dict[str, str]] = None,
+                      inner_folds: int = 5) -> "SvmResult":
+    """Choose C by UA on held-out speakers (:func:`selection_splits`: the dev speakers, else inner
+    speaker folds of the training set), refit on train+dev, predict the test utterances.
 
     Beside the decisions, class posteriors for fusion with other systems: a softmax of the final
-    SVM's one-vs-rest decision values, its temperature fitted on the dev utterances' decision values
-    of the SVM trained without them (no extra SVM fits; ``T = 1`` without dev speakers)."""
+    SVM's one-vs-rest decision values, its temperature fitted on the held-out decision values of
+    the chosen C (``T = 1`` when nothing is held out)."""
     from scipy.special import softmax
     from sklearn.svm import SVC
 
     from serkit.score.metrics import compute_scores
 
-    y_train = [utt2emo[u] for u in train]
-    gamma = kernel.gamma(train)
-    k_train = kernel.matrix(train, train, gamma)
-    best_c, best_ua, best_svm, k_dev = C_GRID[1], -1.0, None, None
-    if dev:
-        k_dev, y_dev = kernel.matrix(dev, train, gamma), [utt2emo[u] for u in dev]
-        for c in C_GRID:
-            svm = SVC(C=c, kernel="precomputed", class_weight="balanced").fit(k_train, y_train)
-            ua = compute_scores(y_dev, list(svm.predict(k_dev))).ua
-            if ua > best_ua:
-                best_c, best_ua, best_svm = c, ua, svm
     fit_utts = list(train) + list(dev)
+    classes = sorted({utt2emo[u] for u in fit_utts})
+    splits = selection_splits(train, dev, utt2spk, inner_folds)
+    best_c, best_ua, best_held = C_GRID[1], -1.0, None
+    for c in C_GRID if splits else ():
+        preds, labels, decisions = _held_out_decisions(kernel, utt2emo, splits, c, classes)
+        ua = compute_scores(labels, preds).ua
+        if ua > best_ua:
+            best_c, best_ua, best_held = c, ua, (labels, decisions)
     gamma = kernel.gamma(fit_utts)
     svm = SVC(C=best_c, kernel="precomputed", class_weight="balanced")
     svm.fit(kernel.matrix(fit_utts, fit_utts, gamma), [utt2emo[u] for u in fit_utts])
-    classes = [str(c) for c in svm.classes_]
     temperature = 1.0
-    if best_svm is not None and list(best_svm.classes_) == list(svm.classes_):
-        known = [i for i, y in enumerate(y_dev) if y in classes]
-        temperature = softmax_temperature(_decisions(best_svm, k_dev[known]), [classes.index(y_dev[i]) for i in known])
+    if best_held is not None:
+        labels, decisions = best_held
+        known = [i for i, y in enumerate(labels) if y in classes and not np.isnan(decisions[i]).any()]
+        if known:
+            temperature = softmax_temperature(decisions[known], [classes.index(labels[i]) for i in known])
     k_test = kernel.matrix(test, fit_utts, gamma)
     posteriors = softmax(_decisions(svm, k_test) / temperature, axis=1)
     decisions = dict(zip(test, (str(h) for h in svm.predict(k_test))))
-    return SvmResult(decisions, posteriors.astype(np.float32), classes, best_c, temperature)
+    selection = "dev" if dev else (f"{len(splits)} inner speaker folds" if splits else "none (C=1)")
+    return SvmResult(decisions, posteriors.astype(np.float32), [str(c) for c in svm.classes_], best_c, temperature, selection)
 
 
 @dataclass
@@ -168,5 +206,6 @@ class SvmResult:
     decisions: Dict[str, str]  # test utterance -> label
     posteriors: np.ndarray  # [test utterances, classes], rows in the order of the test list
     classes: List[str]  # the columns of posteriors
-    c: float  # the C chosen on dev
-    temperature: float  # of the posteriors' softmax, fitted on dev
+    c: float  # the C chosen on the held-out speakers
+    temperature: float  # of the posteriors' softmax, fitted on the held-out speakers
+    selection: str = "dev"  # what chose them: dev, inner speaker folds, none

@@ -3,11 +3,11 @@
     python -m serkit.bin.baseline_svm [--feature-set ComParE_2016] <data-dir> <folds-dir> <exp-dir>
 
 Extracts functionals once for ``<data-dir>`` (cached under ``<exp-dir>/functionals``),
-standardises them per speaker, and for each ``<folds-dir>/fold<k>`` picks C on the dev speakers,
-refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``, and class posteriors
+standardises them per speaker, and for each ``<folds-dir>/fold<k>`` picks C on the dev speakers
+(folds without dev speakers: on speaker-independent inner folds of the training set), refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``, and class posteriors
 for fusion with the neural models (``posteriors.ark``/``.scp`` in the order of ``labels.txt``, as
 serkit.bin.predict writes them: a softmax of the SVM's decision values, its temperature fitted on
-dev; serkit.bin.late_fusion). ``--jobs N`` fits N folds at once.
+the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` fits N folds at once.
 """
 from __future__ import annotations
 
@@ -49,9 +49,9 @@ def main(argv: List[str]) -> int:
     feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp", args.feature_set)
     extract_seconds = time.perf_counter() - start
     d = DataDir(args.data_dir)
+    utt2emo, utt2spk = dict(d.table("utt2emo")), dict(d.table("utt2spk"))
     if not args.no_speaker_norm:
-        feats = standardise_per_speaker(feats, dict(d.table("utt2spk")))
-    utt2emo = dict(d.table("utt2emo"))
+        feats = standardise_per_speaker(feats, utt2spk)
     kernel = RbfKernel(feats)  # squared distances of all utterances, once for every fold and C
     logger.info("RBF kernel distances of %d utterances in %.0f s", len(feats), time.perf_counter() - start - extract_seconds)
     folds = sorted((f for f in Path(args.folds_dir).glob("fold*") if f.is_dir()), key=lambda f: int(f.name[4:]))
@@ -61,7 +61,7 @@ def main(argv: List[str]) -> int:
 
     def run_fold(fold: Path):
         sets = {s: (DataDir(fold / s).utts if (fold / s).is_dir() else []) for s in ("train", "dev", "test")}
-        return train_and_predict(kernel, utt2emo, sets["train"], sets["dev"], sets["test"]), sets["test"]
+        return train_and_predict(kernel, utt2emo, sets["train"], sets["dev"], sets["test"], utt2spk), sets["test"]
 
     # folds in threads: libsvm releases the GIL while it fits
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -73,9 +73,9 @@ def main(argv: List[str]) -> int:
             with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
                 for utt, post in sorted(zip(test, result.posteriors)):
                     writer.write(utt, post)
-            chosen[fold.name] = {"C": result.c, "temperature": round(result.temperature, 4)}
-            logger.info("%s: C=%g, posterior temperature %.3g, %d test utterances", fold.name, result.c,
-                        result.temperature, len(result.decisions))
+            chosen[fold.name] = {"C": result.c, "temperature": round(result.temperature, 4), "chosen_on": result.selection}
+            logger.info("%s: C=%g, posterior temperature %.3g (chosen on %s), %d test utterances", fold.name, result.c,
+                        result.temperature, result.selection, len(result.decisions))
     info = {"model": f"openSMILE {args.feature_set} + RBF SVM", "feature_set": args.feature_set,
             "speaker_norm": not args.no_speaker_norm, "per_fold": chosen,
             "seconds": time.perf_counter() - start, "extract_seconds": extract_seconds}
