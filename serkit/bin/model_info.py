@@ -37,8 +37,14 @@ def main(argv: List[str]) -> int:
         options = config.model.options  # keeps the YAML line numbers for option errors
         if uses_text(config.model.name) and not options.get("vocab_size"):
             options["vocab_size"] = config.data.text.vocab_size  # the most pieces training can give it
-        model = build_model(config.model.name, options, args.input_dim, args.num_classes)
-        out.update({"model": config.model.name, **model_summary(model, args.input_dim)})
+        n = config.train.ensemble
+        if n > 1:  # what gets shipped: all members in one model
+            model = build_model("ensemble", {"member": config.model.name, "member_options": dict(options), "members": n},
+                                args.input_dim, args.num_classes)
+        else:
+            model = build_model(config.model.name, options, args.input_dim, args.num_classes)
+        name = f"{config.model.name} x {n} (seed ensemble)" if n > 1 else config.model.name
+        out.update({"model": name, **model_summary(model, args.input_dim)})
     text = json.dumps(out, indent=2)
     if args.json:
         with open(args.json, "w") as f:

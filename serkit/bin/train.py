@@ -5,7 +5,8 @@
 
 Multi-process: ``torchrun --nproc_per_node N -m serkit.bin.train ...`` (gloo on CPU, nccl on GPU).
 The experiment folder gets config.yaml (resolved), labels.txt, epoch_<n>.pt, best.pt, final.pt
-(average of the best epochs), history.json and tensorboard/; with data.text.enabled also
+(average of the best epochs), history.json and tensorboard/; with ``train.ensemble: N`` one such
+folder per member (member<i>/, seed + i - 1) and final.pt holding all N as one model; with data.text.enabled also
 spm.model, the sentencepiece model trained on the training set's ``text`` (its bytes are in
 every checkpoint too).
 """
@@ -29,6 +30,7 @@ from serkit.errors import ConfigError, SerkitError
 from serkit.train.checkpoint import epoch_checkpoints, load_checkpoint
 from serkit.train.config import config_differences, load_train_config
 from serkit.train.distributed import cleanup, init_distributed
+from serkit.train.ensemble import member_config, member_dirs, write_ensemble
 from serkit.train.setup import check_runs_without_dev
 from serkit.train.trainer import Trainer
 from serkit.utils import cli
@@ -65,6 +67,56 @@ def _check_resumed_config(state: dict, config, checkpoint: str, allowed: bool, e
         kept = exp / f"config.upto_epoch{int(state['epoch'])}.yaml"
         (exp / "config.yaml").replace(kept)
         logger.warning("the config of epochs 1-%d is kept as %s", int(state["epoch"]), kept)
+
+
+def _load_data(args, config, ctx):
+    """(labels, train examples, dev examples or None, noise bank, metadata), loaded once."""
+    labels = read_label_list(args.labels, minimum=2) if args.labels else labels_of(args.train_data)
+    if ctx.is_main:
+        utt2emo = DataDir(args.train_data).table("utt2emo")
+        for warning in non_canonical_labels(utt2emo, utt2emo.where) + rare_classes(utt2emo, utt2emo.where):
+            logger.warning(warning)
+    show, text = ctx.is_main, config.data.text.enabled
+    train = load_examples(args.train_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
+                          show_progress=show, text=text)
+    dev = (
+        load_examples(args.dev_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
+                      show_progress=show, text=text)
+        if args.dev_data else None
+    )
+    bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
+    if config.data.reverb.enabled and feats_type(args.train_data) not in LOG_POWER_FEATURES:
+        raise ConfigError(f"data.reverb works on log-power features ({', '.join(LOG_POWER_FEATURES)}); "
+                          f"{args.train_data} has {feats_type(args.train_data)!r}")
+    return labels, train, dev, bank, _metadata(args.train_data, train)
+
+
+def _fit(args, config, exp: Path, ctx, data, checkpoint) -> None:
+    """Train one model into ``exp`` (resuming from ``checkpoint``, or the latest epoch with --resume)."""
+    labels, train, dev, bank, metadata = data
+    trainer = Trainer(config, exp, train, dev, labels, ctx, bank, metadata).setup()
+    if args.resume and not checkpoint:
+        found = epoch_checkpoints(exp)
+        checkpoint = str(found[-1]) if found else None
+        if checkpoint is None:
+            logger.info("--resume: no epoch checkpoint in %s, starting from scratch", exp)
+    if checkpoint:
+        state = load_checkpoint(checkpoint)
+        if list(state["labels"]) != list(labels):
+            raise SerkitError(f"{checkpoint} was trained on labels {state['labels']}, this run has {labels}")
+        _check_resumed_config(state, trainer.config, checkpoint, args.allow_config_change, exp, ctx.is_main)
+        trainer.resume(state)
+    if ctx.is_main:
+        dump_yaml(config, exp / "config.yaml")
+        write_label_list(exp / "labels.txt", labels)
+        n_params = sum(p.numel() for p in trainer.model.parameters())
+        logger.info(
+            "%s: %d parameters; %d train / %d dev utterances; %d classes; device %s x %d",
+            config.model.name, n_params, len(train), len(dev or []), len(labels), ctx.device, ctx.world,
+        )
+    history = trainer.fit()
+    if ctx.is_main:
+        print(f"train: best dev UA {history.best_ua:.4f} at epoch {history.best_epoch}; model: {exp / 'final.pt'}")
 
 
 def main(argv: List[str]) -> int:
@@ -104,47 +156,25 @@ def main(argv: List[str]) -> int:
         torch.set_num_threads(threads)
         exp = Path(args.exp_dir)
         exp.mkdir(parents=True, exist_ok=True)
-        labels = read_label_list(args.labels, minimum=2) if args.labels else labels_of(args.train_data)
-        if ctx.is_main:
-            utt2emo = DataDir(args.train_data).table("utt2emo")
-            for warning in non_canonical_labels(utt2emo, utt2emo.where) + rare_classes(utt2emo, utt2emo.where):
-                logger.warning(warning)
-        show, text = ctx.is_main, config.data.text.enabled
-        train = load_examples(args.train_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
-                              show_progress=show, text=text)
-        dev = (
-            load_examples(args.dev_data, labels, cmvn=config.data.cmvn, norm_vars=config.data.norm_vars,
-                          show_progress=show, text=text)
-            if args.dev_data else None
-        )
-        bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
-        if config.data.reverb.enabled and feats_type(args.train_data) not in LOG_POWER_FEATURES:
-            raise ConfigError(f"data.reverb works on log-power features ({', '.join(LOG_POWER_FEATURES)}); "
-                              f"{args.train_data} has {feats_type(args.train_data)!r}")
-        trainer = Trainer(config, exp, train, dev, labels, ctx, bank, _metadata(args.train_data, train)).setup()
-        checkpoint = args.checkpoint
-        if args.resume and not checkpoint:
-            found = epoch_checkpoints(exp)
-            checkpoint = str(found[-1]) if found else None
-            if checkpoint is None:
-                logger.info("--resume: no epoch checkpoint in %s, starting from scratch", exp)
-        if checkpoint:
-            state = load_checkpoint(checkpoint)
-            if list(state["labels"]) != list(labels):
-                raise SerkitError(f"{checkpoint} was trained on labels {state['labels']}, this run has {labels}")
-            _check_resumed_config(state, trainer.config, checkpoint, args.allow_config_change, exp, ctx.is_main)
-            trainer.resume(state)
+        data = _load_data(args, config, ctx)
+        n = config.train.ensemble
+        if n == 1:
+            _fit(args, config, exp, ctx, data, args.checkpoint)
+            return 0
+        if args.checkpoint:
+            raise SerkitError("--checkpoint names one model's epoch; an ensemble (train.ensemble > 1) resumes its "
+                              "members with --resume")
+        for i, member in enumerate(member_dirs(exp, n)):
+            if args.resume and (member / "final.pt").exists():
+                logger.info("ensemble member %d of %d: %s/final.pt exists", i + 1, n, member)
+                continue
+            logger.info("ensemble member %d of %d (seed %d) in %s", i + 1, n, config.train.seed + i, member)
+            member.mkdir(parents=True, exist_ok=True)
+            _fit(args, member_config(config, i), member, ctx, data, None)
         if ctx.is_main:
             dump_yaml(config, exp / "config.yaml")
-            write_label_list(exp / "labels.txt", labels)
-            n_params = sum(p.numel() for p in trainer.model.parameters())
-            logger.info(
-                "%s: %d parameters; %d train / %d dev utterances; %d classes; device %s x %d",
-                config.model.name, n_params, len(train), len(dev or []), len(labels), ctx.device, ctx.world,
-            )
-        history = trainer.fit()
-        if ctx.is_main:
-            print(f"train: best dev UA {history.best_ua:.4f} at epoch {history.best_epoch}; model: {exp / 'final.pt'}")
+            write_label_list(exp / "labels.txt", data[0])
+            print(f"train: ensemble of {n} models ({', '.join(f'member{i + 1}' for i in range(n))}): {write_ensemble(exp, n)}")
     finally:
         cleanup(ctx)
     return 0

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import torch
 
 from serkit.errors import ConfigError
-from serkit.models import fusion, parallel_crnn, seed_crnn, text  # noqa: F401  (register the models)
+from serkit.models import ensemble, fusion, parallel_crnn, seed_crnn, text  # noqa: F401  (register the models)
 from serkit.models.registry import MODELS, reads_text, register, run_model  # noqa: F401
 from serkit.utils.config import from_dict
 

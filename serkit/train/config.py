@@ -79,6 +79,7 @@ class LoopConfig:
     mixup_alpha: float = 0.0  # > 0: mixup of feature crops with Beta(alpha, alpha) weights
     seed: int = 777
     average_best: int = 5  # average the N best-on-dev checkpoints at the end (0/1: keep the best)
+    ensemble: int = 1  # > 1: train N models with seeds seed, seed+1, ... and ship them as one (serkit.models.ensemble)
     keep_checkpoints: int = 0  # epoch checkpoints to keep besides the best ones (0 keeps all)
     amp: bool = True  # mixed precision (float16) when on a GPU
     cpu_amp: bool = False  # bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16, AMX); else float32
@@ -93,6 +94,8 @@ class LoopConfig:
             raise ValueError("train.max_epochs must be >= 1")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError("train.label_smoothing must be in [0, 1)")
+        if self.ensemble < 1:
+            raise ValueError("train.ensemble must be >= 1 (the number of models, each with its own seed)")
 
 
 @dataclass
