@@ -58,3 +58,16 @@ def test_write_keeping_carries_sections_into_a_new_file(tmp_path):
     written = md_sections.write_keeping(out, "# second\n")
     assert out.read_text() == written and written.startswith("# second\n") and "# first" not in written
     assert md_sections.sections(written) == {"notes": "kept\n"}
+
+
+def test_write_results_says_how_folds_used_dev_speakers(tmp_path):
+    exp = tmp_path / "exp"
+    _fake_experiment(exp, "baseline_svm")
+    folds = tmp_path / "folds"
+    (folds / "fold1" / "train").mkdir(parents=True)
+    args = ["--exp", str(exp), "--folds-dir", str(folds), "--out", str(tmp_path / "R.md"), "baseline_svm"]
+    assert write_results.main(args) == 0
+    assert "no dev speakers: all other speakers train" in (tmp_path / "R.md").read_text()
+    (folds / "fold1" / "dev").mkdir()
+    assert write_results.main(args) == 0
+    assert "one dev speaker group per fold for early stopping" in (tmp_path / "R.md").read_text()

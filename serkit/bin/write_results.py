@@ -133,11 +133,18 @@ def _cost_rows(runs: List[Dict], matmul: Optional[float]) -> List[str]:
     return rows
 
 
+DEV_USE = {
+    True: "one dev speaker group per fold for early stopping and checkpoint selection",
+    False: "no dev speakers: all other speakers train, the neural models on a fixed schedule (no early stopping) "
+           "and the baseline SVM with C chosen on inner speaker folds of the training speakers",
+}
+
+
 def render(runs: List[Dict], protocol: str, title: str, command: str, folds_txt: Optional[str], matmul: Optional[float],
-           exp: Path = Path("exp")) -> str:
+           exp: Path = Path("exp"), has_dev: bool = True) -> str:
     n = runs[0]["summary"]["num_folds"]
-    out = [f"# {title}", "", f"Protocol: {PROTOCOLS.get(protocol, protocol)} ({n} folds); one dev speaker group per fold "
-           f"for early stopping and checkpoint selection; scores on each fold's unseen test speakers.", "",
+    out = [f"# {title}", "", f"Protocol: {PROTOCOLS.get(protocol, protocol)} ({n} folds); {DEV_USE[has_dev]}; "
+           f"scores on each fold's unseen test speakers.", "",
            f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores ({platform.machine()}), with:", "",
            "```bash", command, "```", "",
            "## Summary", "", "UA, WA, macro-F1 in %: mean ± sample std over folds; pooled: all test utterances together.", "",
@@ -185,7 +192,8 @@ def main(argv: List[str]) -> int:
     from serkit.models.profile import matmul_flops
 
     text = render(runs, args.protocol, args.title, args.command,
-                  folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9, exp)
+                  folds_txt.read_text() if folds_txt.is_file() else None, matmul_flops(threads=1) / 1e9, exp,
+                  has_dev=any(Path(args.folds_dir).glob("fold*/dev")))
     print(md_sections.write_keeping(args.out, text))  # tables benchmarks put into the old file are kept
     return 0
 
