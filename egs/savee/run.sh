@@ -34,7 +34,7 @@ fi
 
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
-    --data all --folds loso --dev-speakers 1 --train-configs "$train_configs" \
+    --data all --folds loso --dev-speakers 0 --train-configs "$train_configs" \
     --title "SAVEE, 7 emotions, leave-one-speaker-out" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"
