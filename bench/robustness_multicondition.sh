@@ -4,25 +4,29 @@
 # one run on the same folds. Rows:
 #   none  conf/train.yaml (the recipe default, clean training) on log-mel
 #   mc    conf/robust/train_mc.yaml: online noise (train split of the noise) and reverberation
-#         mixed per batch, clean crops kept, trained to convergence (early stopping on dev)
+#         mixed per batch, clean crops kept, trained longer than the clean model (40 epochs)
 #   pcen  conf/train.yaml on PCEN features (conf/feats_pcen.yaml), clean training
 #
-#   bench/robustness_multicondition.sh --recipe emodb --noise-root DIR [--fold-file F] [--rows "none mc pcen"]
+#   bench/robustness_multicondition.sh --recipe emodb --noise-root DIR [--fold-file F] [--dev-speakers N]
+#                                      [--rows "none mc pcen"]
 #
 # Runs in egs/<recipe> after its stage 0 (data/all); --fold-file is relative to it (default: the
-# recipe's loso folds through make_folds, or conf/folds_5.txt for crema_d). Writes the table into
+# recipe's loso folds through make_folds with --dev-speakers N [0, the recipes' default], or e.g.
+# conf/folds_5_nodev.txt for crema_d). Writes the table into
 # the recipe's RESULTS.md (section "robustness_multicondition", kept when the recipe rewrites it) with this command.
 set -euo pipefail
 recipe=
 noise_root=
 fold_file=
 rows="none mc pcen"
+dev_speakers=0
 rt60s="0.3 0.6 0.9"
 while [ $# -gt 0 ]; do
   case "$1" in
     --recipe) recipe=$2 ;;
     --noise-root) noise_root=$2 ;;
     --fold-file) fold_file=$2 ;;
+    --dev-speakers) dev_speakers=$2 ;;
     --rows) rows=$2 ;;
     --rt60s) rt60s=$2 ;;
     *) echo "$0: unknown option '$1'" >&2; exit 1 ;;
@@ -30,11 +34,11 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 [ -n "$recipe" ] && [ -n "$noise_root" ] || { echo "usage: $0 --recipe NAME --noise-root DIR [--fold-file F] [--rows LIST]" >&2; exit 1; }
-command="$0 --recipe $recipe --noise-root $noise_root${fold_file:+ --fold-file $fold_file} --rows \"$rows\""
+command="$0 --recipe $recipe --noise-root $noise_root${fold_file:+ --fold-file $fold_file} --dev-speakers $dev_speakers --rows \"$rows\""
 cd "$(dirname "$0")/../egs/$recipe"
 . ./path.sh
 [ -f data/all/utt2emo ] || { echo "$0: egs/$recipe/data/all is missing: run ./run.sh ... --stop-stage 0 first" >&2; exit 1; }
-folds=(--folds loso)
+folds=(--folds loso --dev-speakers "$dev_speakers")
 [ -n "$fold_file" ] && folds=(--folds file --fold-file "$fold_file")
 start=$(date +%s)
 snap=$(mktemp /tmp/ser.XXXXXX.sh)
