@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CREMA-D: 6 emotions, 91 actors, 7442 utterances;
-# 5 speaker-independent folds of consecutive actors (conf/folds_5.txt).
+# 5 speaker-independent folds of consecutive actors, no dev speakers (conf/folds_5_nodev.txt;
+# conf/folds_5.txt: the same test groups with the next group as dev).
 #
 #   ./run.sh --crema-d-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
 #
@@ -36,7 +37,7 @@ fi
 
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
-    --data all --folds file --fold-file conf/folds_5.txt --train-configs "$train_configs" \
+    --data all --folds file --fold-file conf/folds_5_nodev.txt --train-configs "$train_configs" \
     --title "CREMA-D, 6 emotions, 5 actor folds" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"
