@@ -284,8 +284,11 @@ def test_crema_d(tmp_path, capsys, caplog):
     check_ids(data)
     validate(data)
     check_fold_file(EGS / "crema_d" / "conf" / "folds_5.txt", data, 5, expect_dev=True)
+    check_fold_file(EGS / "crema_d" / "conf" / "folds_5_nodev.txt", data, 5, expect_dev=False)  # run.sh's
     folds = read_fold_file(EGS / "crema_d" / "conf" / "folds_5.txt", sorted(set(utt2spk.values())))
     assert [len(f.test) for f in folds] == [19, 18, 18, 18, 18] and folds[0].test[0] == "1001"
+    nodev = read_fold_file(EGS / "crema_d" / "conf" / "folds_5_nodev.txt", sorted(set(utt2spk.values())))
+    assert [f.test for f in nodev] == [f.test for f in folds]  # the same test groups
 
 
 def test_crema_d_without_demographics(tmp_path, capsys):
