@@ -213,6 +213,9 @@ def test_ravdess_speech(tmp_path, capsys, caplog):
     folds = read_fold_file(fold_file, sorted(set(utt2spk.values())))
     assert folds[0].test == ("Actor_01", "Actor_02", "Actor_03", "Actor_04")
     assert folds[5].dev == ("Actor_01", "Actor_02", "Actor_03", "Actor_04") and len(folds[5].train) == 16
+    nodev = EGS / "ravdess" / "conf" / "folds_6x4_nodev.txt"  # run.sh's
+    check_fold_file(nodev, data, 6, expect_dev=False)
+    assert [f.test for f in read_fold_file(nodev, sorted(set(utt2spk.values())))] == [f.test for f in folds]
     make_fold_dirs(data, folds, tmp_path / "folds")  # refuses any train/dev/test speaker overlap
     assert len(table(tmp_path / "folds" / "fold1" / "test", "utt2spk")) == 12
 
@@ -334,6 +337,9 @@ def test_iemocap(tmp_path, capsys, caplog):
     check_fold_file(EGS / "iemocap" / "conf" / "folds_sessions.txt", data, 5, expect_dev=True)
     folds = read_fold_file(EGS / "iemocap" / "conf" / "folds_sessions.txt", sorted(set(utt2spk.values())))
     assert folds[2].test == ("Ses03F", "Ses03M") and folds[4].dev == ("Ses01F", "Ses01M")
+    nodev = EGS / "iemocap" / "conf" / "folds_sessions_nodev.txt"  # run.sh's
+    check_fold_file(nodev, data, 5, expect_dev=False)
+    assert [f.test for f in read_fold_file(nodev, sorted(set(utt2spk.values())))] == [f.test for f in folds]
 
 
 def test_iemocap_without_exc(tmp_path, capsys):

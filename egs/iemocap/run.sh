@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # IEMOCAP: 4 classes (neutral, happy+excited, angry, sad), 5 sessions;
-# leave-one-session-out (conf/folds_sessions.txt); transcripts go into data/all/text.
+# leave-one-session-out without dev speakers (conf/folds_sessions_nodev.txt); transcripts go into data/all/text.
 #
 #   ./run.sh --iemocap-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
 #
@@ -36,7 +36,7 @@ fi
 
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
-    --data all --folds file --fold-file conf/folds_sessions.txt --train-configs "$train_configs" \
+    --data all --folds file --fold-file conf/folds_sessions_nodev.txt --train-configs "$train_configs" \
     --title "IEMOCAP, 4 classes, leave-one-session-out" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"

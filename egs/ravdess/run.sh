@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # RAVDESS (speech), 8 emotions, 24 actors, 1440 utterances;
-# 6-fold speaker-independent training and scoring (actors 1-4, 5-8, ... 21-24; conf/folds_6x4.txt).
+# 6-fold speaker-independent training and scoring (actors 1-4, 5-8, ... 21-24; conf/folds_6x4_nodev.txt, no dev speakers).
 #
 #   ./run.sh --ravdess-root DIR [--stage N] [--stop-stage N] [--train-configs "conf/a.yaml ..."]
 #
@@ -37,7 +37,7 @@ fi
 
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
-    --data all --folds file --fold-file conf/folds_6x4.txt --train-configs "$train_configs" \
+    --data all --folds file --fold-file conf/folds_6x4_nodev.txt --train-configs "$train_configs" \
     --title "RAVDESS speech, 8 emotions, 6 folds of 4 actors" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"
