@@ -100,11 +100,11 @@ def test_bad_manifests_name_the_line(tmp_path, text, error):
 
 
 def test_folds_follow_the_number_of_speakers():
-    assert cc.choose_folds(3, True) == ("loso", 1, 1)
-    assert cc.choose_folds(12, True) == ("loso", 1, 1)
-    assert cc.choose_folds(20, True) == ("leave-n-out", 4, 4)
-    assert cc.choose_folds(91, True) == ("leave-n-out", 19, 19)
-    assert cc.choose_folds(100, False) == ("file", 20, 20)  # utterances as speakers, in random groups
+    assert cc.choose_folds(3, True) == ("loso", 1, 0)  # no dev speakers, as the corpus recipes
+    assert cc.choose_folds(12, True) == ("loso", 1, 0)
+    assert cc.choose_folds(20, True) == ("leave-n-out", 4, 0)
+    assert cc.choose_folds(91, True) == ("leave-n-out", 19, 0)
+    assert cc.choose_folds(100, False) == ("file", 20, 0)  # utterances as speakers, in random groups
     text = cc.random_fold_file([f"u{i:02d}" for i in range(12)])
     groups = [line.split()[1].split(",") for line in text.splitlines() if line.startswith("fold")]
     assert [len(g) for g in groups] == [3, 3, 3, 3] and sorted(sum(groups, [])) == [f"u{i:02d}" for i in range(12)]
@@ -120,12 +120,12 @@ def test_the_recipe_runs_and_says_when_it_is_speaker_dependent(tmp_path):
         for label in ("Angry", "sad", "neutral"):
             write_audio(root / label / f"take{k}.wav", 16000)
     recipe = copy_recipe("custom", tmp_path / "egs")
-    (recipe / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG.replace(
-        "scheduler: {name: cosine}    # TESS's folds have no dev speaker\n", ""))
+    (recipe / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG)  # no dev speakers: the fixed schedule
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     proc = subprocess.run(["./run.sh", "--corpus-root", str(root), "--nj", "1", "--train-configs", "conf/tiny.yaml",
                            "--", "--baseline", "false"], cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "speaker-DEPENDENT" in proc.stderr
     assert len(list((recipe / "exp" / "tiny").glob("fold*/final.pt"))) == 5  # 18 utterances: 5 random folds
+    assert not list((recipe / "data" / "folds").glob("fold*/dev"))  # every other utterance trains
     assert "SPEAKER-DEPENDENT (no speaker information: the results are optimistic)" in (recipe / "RESULTS.md").read_text()

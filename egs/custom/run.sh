@@ -16,7 +16,8 @@
 #   SAVEE   angry/DC_a01.wav        --speaker-regex '/([A-Z]{2})_'
 #   RAVDESS .../Actor_07/03-...wav  --speaker-regex 'Actor_(\d+)'
 #   CREMA-D angry/1001_DFA_ANG_XX   --speaker-regex '/(\d{4})_'
-# Folds: leave one speaker out up to 12 speakers, else 5 folds of speakers. Without speakers every
+# Folds: leave one speaker out up to 12 speakers, else 5 folds of speakers, no dev speakers (as the
+# corpus recipes: a fixed schedule, egs/emodb/TUNING.md T7). Without speakers every
 # utterance is its own speaker and the folds are 5 random groups of utterances: speaker-DEPENDENT,
 # the results optimistic, which the run and RESULTS.md say loudly. Stage 0 prepares data/all (local/prepare_data.py: everything
 # not used is listed in data/all/rejected.txt); stages 1-8 are the shared body (../TEMPLATE/ser.sh);

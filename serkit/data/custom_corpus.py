@@ -209,14 +209,15 @@ def report_unmapped(unmapped: Counter) -> None:
 def choose_folds(num_speakers: int, has_speakers: bool) -> Tuple[str, int, int]:
     """``(scheme, n, dev_speakers)`` for ser.sh from the number of speakers: leave one speaker out
     up to 12 speakers, else 5 folds of speakers; without speakers, 5 random folds of utterances
-    (``file``: see :func:`random_fold_file`)."""
+    (``file``: see :func:`random_fold_file`). No dev speakers, as in the corpus recipes: every
+    other speaker trains, on a fixed schedule (egs/emodb/TUNING.md, T7)."""
     if has_speakers and num_speakers < 3:
         raise DataDirError(f"{num_speakers} speaker(s): a speaker-independent split needs at least 3 "
-                           f"(train, dev, test); add recordings of more speakers")
+                           f"(two to train, one to test); add recordings of more speakers")
     if has_speakers and num_speakers <= 12:
-        return "loso", 1, 1
+        return "loso", 1, 0
     n = math.ceil(num_speakers / 5)
-    return ("leave-n-out" if has_speakers else "file"), n, n
+    return ("leave-n-out" if has_speakers else "file"), n, 0
 
 
 def random_fold_file(speakers: Sequence[str], folds: int = 5, seed: int = 1) -> str:

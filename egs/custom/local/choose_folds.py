@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print the ser.sh fold options for a prepared data directory: '<scheme> <n> <dev-speakers> [<fold-file>]'.
 
-    local/choose_folds.py data/all      # e.g. "loso 1 1", "leave-n-out 4 4", "file 20 20 data/folds_random.txt"
+    local/choose_folds.py data/all      # e.g. "loso 1 0", "leave-n-out 4 0", "file 20 0 data/folds_random.txt"
 
 Leave one speaker out up to 12 speakers, else 5 folds of speakers; without speaker information
 (data/all/NO_SPEAKERS), 5 random folds of utterances (speaker-dependent), written as a fold file
