@@ -67,6 +67,27 @@ def test_class_balanced_sampler_evens_out_a_skewed_set():
     assert sorted(epoch_order(labels, "none", np.random.default_rng(0))) == list(range(100))
 
 
+def test_corpus_balanced_sampling_gives_each_corpus_and_its_classes_a_share():
+    """A pooled set of 900 utterances of corpus 'big' and 100 of 'small' (90 / 10 of its two
+    classes): 'corpus' draws each corpus half the time; 'corpus_class' also splits small's half
+    evenly over its classes."""
+    corpora = ["big"] * 900 + ["small"] * 100
+    labels = [0] * 450 + [1] * 450 + [0] * 90 + [1] * 10
+    rng = np.random.default_rng(0)
+    for balance in ("corpus", "corpus_class"):
+        order = epoch_order(labels, balance, rng, corpora)
+        assert len(order) == 1000
+        picked = np.asarray(corpora)[order]
+        assert 0.45 < np.mean(picked == "small") < 0.55
+    small_draws = [i for i in order if corpora[i] == "small"]
+    assert 0.4 < np.mean(np.asarray(labels)[small_draws] == 1) < 0.6  # corpus_class: 10 utterances, half the draws
+    order = epoch_order(labels, "corpus", rng, corpora)
+    small_draws = [i for i in order if corpora[i] == "small"]
+    assert np.mean(np.asarray(labels)[small_draws] == 1) < 0.2  # corpus alone keeps small's own class skew
+    with pytest.raises(ValueError, match="needs the corpus"):
+        epoch_order(labels, "corpus", rng)
+
+
 def test_train_batches_are_reproducible_per_epoch_and_change_across_epochs():
     ex = _examples()
     cfg = DataConfig(batch_size=8, max_frames=60)

@@ -43,6 +43,13 @@ def test_pooled_sets_on_canonical_labels_with_prefixed_ids(tmp_path, corpora):
     for d in (out / "train", out / "dev", out / "heldout" / "big", out / "heldout" / "small"):
         assert validate_data_dir(d).ok, validate_data_dir(d).errors
     assert set(read_table(out / "train" / "cmvn.scp")) == {"big-1002", "big-1003", "small-JE"}
+    for name in ("train", "dev"):  # which corpus each utterance is from, for corpus-balanced sampling
+        corpus = read_table(out / name / "utt2corpus")
+        assert set(corpus) == set(DataDir(out / name).utts) and all(u.startswith(c + "-") for u, c in corpus.items())
+    from serkit.loader.examples import load_examples
+
+    examples = load_examples(out / "train", ["angry", "neutral", "surprise"], show_progress=False)
+    assert {ex.corpus for ex in examples} == {"big", "small"}
 
 
 def test_bad_hold_out_names_the_problem(tmp_path, corpora):
@@ -64,3 +71,20 @@ def test_hold_out_first_keeps_the_first_speakers_of_each_corpus(tmp_path, corpor
                 "--data-root", data, "--dev-speakers", 1, "--hold-out-first", 1, "--out", out])
     assert set(DataDir(out / "heldout" / "big").table("utt2spk").values()) == {"big-1001"}
     assert set(DataDir(out / "heldout" / "small").table("utt2spk").values()) == {"small-DC"}
+
+
+def test_training_balanced_over_corpora_needs_utt2corpus(tmp_path, corpora):
+    from conftest import TINY_RECIPE_CONFIG
+
+    data, labels = corpora
+    out = tmp_path / "pool"
+    run_script([sys.executable, "-m", "serkit.bin.pool_corpora", "--labels", labels, "--corpora", "big small",
+                "--data-root", data, "--dev-speakers", 0, "--out", out])
+    conf = tmp_path / "train.yaml"
+    conf.write_text(TINY_RECIPE_CONFIG.replace("train: {max_epochs: 2", "train: {max_epochs: 1")
+                    .replace("data: {batch_size: 8, max_frames: 50}", "data: {batch_size: 8, max_frames: 50, balance: corpus_class}"))
+    base = [sys.executable, "-m", "serkit.bin.train", "--config", conf]
+    run_script(base + ["--train-data", out / "train", "--exp-dir", tmp_path / "exp"])
+    assert (tmp_path / "exp" / "final.pt").is_file()
+    proc = run_script(base + ["--train-data", data / "big", "--exp-dir", tmp_path / "exp2"], check=False)
+    assert proc.returncode == 1 and "has no utt2corpus" in proc.stderr and "serkit.bin.pool_corpora" in proc.stderr

@@ -18,6 +18,9 @@
 # --general true adds a model trained on every speaker of every corpus given (dev speakers for
 # model selection only), exported in stage 6 (ONNX and INT8; the card lists the corpora, labels
 # and this run's cross-corpus figures): the model for users without labelled data of their own.
+# The shared models (pooled, pretrain, general) sample each corpus, and each class within it, an
+# equal share of every epoch (--models-balance corpus_class: serkit.bin.pool_corpora's utt2corpus;
+# "none" draws utterances as they come, so the largest corpus dominates).
 # Stages: 0 data preparation, 1 features and per-speaker CMVN, 2 experiment data sets,
 # 3 training (serkit.bin.train), 4 scoring (serkit.bin.predict, compute_metrics),
 # 5 RESULTS.md (serkit.bin.cross_corpus_results: the train x test UA matrix),
@@ -45,6 +48,7 @@ test_speakers=1     # held-out speakers of a corpus on the diagonal and in the p
 pooled=false
 pretrain_for=""
 general=false
+models_balance=corpus_class   # data.balance of the shared models: corpus_class | corpus | sampler | none
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*"; }
@@ -124,11 +128,12 @@ nmodels=$(ls -d data/models/model*/ 2>/dev/null | wc -l)
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   if [ "$nmodels" -gt 0 ]; then
-    log "Stage 3: training $nmodels shared models ($train_config), $train_jobs at a time (logs: exp/log/train_model.*.log)"
+    log "Stage 3: training $nmodels shared models ($train_config, data.balance $models_balance), $train_jobs at a time (logs: exp/log/train_model.*.log)"
     $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$nmodels" exp/log/train_model.JOB.log \
       python -m serkit.bin.train --config "$train_config" --labels data/models/modelJOB/labels.txt \
         --train-data data/models/modelJOB/train --dev-data data/models/modelJOB/dev \
-        --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=1
+        --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=1 \
+        --override data.balance="$models_balance"
   fi
   # a pair scored with a shared model has exp/pair<k>/final.pt linked to it: --resume finds it and returns
   if [ "$npairs" -gt 0 ]; then

@@ -11,7 +11,8 @@ corpus name as a prefix (``crema_d-1001_DFA_ANG_XX``), so ids never collide, and
 both (the test speakers of a later evaluation), ``--hold-out-first N`` the first N speakers (sorted)
 of every corpus, as ``cross_corpus_sets --test-speakers N`` holds them out; ``<out>/heldout/<corpus>``
 gets them, on that corpus's own canonical labels. Writes ``<out>/{train,dev}``, ``<out>/labels.txt`` (the union of
-the labels) and ``<out>/corpora.txt`` (``<corpus> <labels>`` a line).
+the labels) and ``<out>/corpora.txt`` (``<corpus> <labels>`` a line); every set has ``utt2corpus``
+(for ``data.balance: corpus`` or ``corpus_class``).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Dict, List
 from serkit.data.datadir import DataDir
 from serkit.data.label_map import load_label_map, map_data_dir
 from serkit.data.ops import combine_data, copy_data_dir, subset_data_dir
-from serkit.data.table import write_label_list
+from serkit.data.table import write_label_list, write_table
 from serkit.errors import DataDirError
 from serkit.utils import cli
 
@@ -69,6 +70,7 @@ def main(argv: List[str]) -> int:
         counts = map_data_dir(Path(args.data_root) / corpus, mapped, label_map.for_corpus(corpus))
         named = work / corpus
         copy_data_dir(mapped, named, utt_prefix=f"{corpus}-", spk_prefix=f"{corpus}-")
+        write_table(named / "utt2corpus", {u: corpus for u in DataDir(named).utts})  # for data.balance: corpus
         speakers = sorted(set(DataDir(named).table("utt2spk").values()))
         first = [s.split("-", 1)[1] for s in speakers[: args.hold_out_first]]
         out_spk = [f"{corpus}-{s}" for s in held.get(corpus, first)]

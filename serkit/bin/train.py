@@ -23,6 +23,7 @@ import yaml
 from serkit.data.datadir import DataDir
 from serkit.data.labels import non_canonical_labels, rare_classes
 from serkit.data.table import read_label_list, write_label_list
+from serkit.loader.config import CORPUS_BALANCE
 from serkit.loader.examples import (
     LOG_POWER_FEATURES, feats_type, labels_of, load_examples, load_noise_bank, raw_feature_stats,
 )
@@ -84,6 +85,9 @@ def _load_data(args, config, ctx):
                       show_progress=show, text=text)
         if args.dev_data else None
     )
+    if config.data.balance in CORPUS_BALANCE and not all(ex.corpus for ex in train):
+        raise ConfigError(f"data.balance: {config.data.balance} samples by corpus, but {args.train_data} has no utt2corpus "
+                          f"for every utterance; pool the corpora with serkit.bin.pool_corpora (it writes utt2corpus)")
     bank = load_noise_bank(config.data.noise.data, feats_type(args.train_data)) if config.data.noise.enabled else ()
     if config.data.reverb.enabled and feats_type(args.train_data) not in LOG_POWER_FEATURES:
         raise ConfigError(f"data.reverb works on log-power features ({', '.join(LOG_POWER_FEATURES)}); "

@@ -7,6 +7,9 @@ from typing import List
 
 from serkit.text.tokenizer import TextConfig
 
+BALANCE = ("none", "sampler", "loss", "corpus", "corpus_class")
+CORPUS_BALANCE = ("corpus", "corpus_class")  # these need utt2corpus in the training data
+
 
 @dataclass
 class SpecAugmentConfig:
@@ -71,15 +74,17 @@ class DataConfig:
     bucket_size: int = 8  # batches per length-sorted bucket
     cmvn: bool = True  # apply the data directory's cmvn.scp
     norm_vars: bool = True
-    balance: str = "none"  # none | sampler (class-balanced sampling) | loss (class weights)
+    # none | sampler (class-balanced sampling) | loss (class weights) | corpus (each corpus of pooled
+    # data an equal share of the draws) | corpus_class (that, and each class an equal share within its corpus)
+    balance: str = "none"
     spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     reverb: ReverbConfig = field(default_factory=ReverbConfig)
     text: TextConfig = field(default_factory=TextConfig)  # transcripts for the text and fusion models
 
     def __post_init__(self) -> None:
-        if self.balance not in ("none", "sampler", "loss"):
-            raise ValueError(f"balance '{self.balance}' is not none, sampler or loss")
+        if self.balance not in BALANCE:
+            raise ValueError(f"balance '{self.balance}' is not one of {', '.join(BALANCE)}")
         if self.batch_size < 1 or self.eval_batch_size < 1 or self.bucket_size < 1:
             raise ValueError("batch sizes and bucket_size must be >= 1")
         if self.max_frames < 0:

@@ -33,6 +33,7 @@ class Example:
     cmvn: Optional[Tuple[np.ndarray, np.ndarray]] = None  # (mean, std) applied; std is 1 without norm_vars
     text: Optional[str] = None  # transcript; None when the utterance has none
     tokens: Optional[np.ndarray] = None  # int64 token ids once tokenized (empty: no text)
+    corpus: str = ""  # from utt2corpus when the data pools several corpora
 
 
 def labels_of(data_dir: PathLike) -> List[str]:
@@ -63,6 +64,7 @@ def load_examples(
         logger.warning("%s has no 'text' table: every utterance gets the models' 'no text' input", d.path)
     feats = d.table("feats.scp")
     utt2spk = d.table("utt2spk")
+    utt2corpus = d.optional("utt2corpus")
     utt2emo = d.table("utt2emo") if labels is not None else None
     cmvn_table = d.table("cmvn.scp") if cmvn else None
     index = {label: i for i, label in enumerate(labels)} if labels is not None else {}
@@ -98,7 +100,9 @@ def load_examples(
             mat = apply_cmvn(mat, stats_cache[spk], norm_vars=norm_vars)
             norm = norm_cache[spk]
         transcript = (texts.get(utt) or None) if texts is not None else None
-        examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt], norm, transcript))
+        corpus = (utt2corpus.get(utt) or "") if utt2corpus is not None else ""
+        examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt], norm, transcript,
+                                corpus=corpus))
     if texts is not None:
         missing = sum(ex.text is None for ex in examples)
         if missing:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from serkit.loader.config import DataConfig, NoiseConfig, ReverbConfig, SpecAugmentConfig
+from serkit.loader.config import CORPUS_BALANCE, DataConfig, NoiseConfig, ReverbConfig, SpecAugmentConfig
 from serkit.loader.examples import Example
 from serkit.text.tokenizer import PAD_ID, Tokenizer
 
@@ -44,14 +45,29 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch])
 
 
-def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator) -> np.ndarray:
-    """Indices of one epoch: a permutation, or a class-balanced draw with replacement."""
+def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator,
+                corpora: Optional[Sequence[str]] = None) -> np.ndarray:
+    """Indices of one epoch: a permutation, or a balanced draw with replacement (as many draws as
+    examples). ``sampler``: each class an equal share; ``corpus``: each corpus (``corpora``, one
+    name per example) an equal share; ``corpus_class``: each corpus an equal share, and within it
+    each of its classes."""
     n = len(labels)
-    if balance != "sampler":
+    if balance not in ("sampler", "corpus", "corpus_class"):
         return rng.permutation(n)
-    labels = np.asarray(labels)
-    counts = np.bincount(labels)
-    p = 1.0 / counts[labels]
+    if balance == "sampler":
+        groups = [(label,) for label in labels]
+    elif corpora is None:
+        raise ValueError(f"balance '{balance}' needs the corpus of every example")
+    elif balance == "corpus":
+        groups = [(c,) for c in corpora]
+    else:
+        groups = list(zip(corpora, labels))
+    count = Counter(groups)
+    if balance == "corpus_class":  # a corpus's share split evenly over its classes
+        per_corpus = Counter(c for c, _ in count)
+        p = np.array([1.0 / (per_corpus[g[0]] * count[g]) for g in groups])
+    else:
+        p = np.array([1.0 / count[g] for g in groups])
     return rng.choice(n, size=n, replace=True, p=p / p.sum())
 
 
@@ -214,7 +230,8 @@ def train_batches(
     across ranks reproduces single-process training up to BatchNorm statistics.
     """
     rng = epoch_rng(seed, epoch)
-    order = epoch_order([ex.label for ex in examples], config.balance, rng)
+    corpora = [ex.corpus for ex in examples] if config.balance in CORPUS_BALANCE else None
+    order = epoch_order([ex.label for ex in examples], config.balance, rng, corpora)
     stream = crop(items(examples, order), config.max_frames, rng)
     if config.reverb.enabled:
         stream = add_reverb(stream, config.reverb, np.random.default_rng([seed, epoch, 65537]))
