@@ -91,6 +91,7 @@ def test_recipe_pooled_row_pretraining_and_the_general_model(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pooled = load_checkpoint(recipe / "exp" / "pooled" / "final.pt")
     assert pooled["labels"] == ["angry", "bored", "sad", "surprise"]
+    assert pooled["config"]["data"]["balance"] == "corpus_class"  # run.sh --models-balance: corpora sampled evenly
     assert load_checkpoint(recipe / "exp" / "pretrain_emodb" / "final.pt")["labels"] == ["angry", "sad", "surprise"]
     models = {(d / "name").read_text().strip(): d for d in (recipe / "data" / "models").iterdir()}
     trained_on = set(read_table(models["pretrain_emodb"] / "train" / "utt2spk").values())
