@@ -82,7 +82,7 @@ def test_flops_grow_with_width():
 
 
 def test_unknown_model_and_option_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="unknown model 'parrallel_crnn'; registered models: crnn, parallel_crnn"):
+    with pytest.raises(ConfigError, match="unknown model 'parrallel_crnn'; registered models: crnn, ensemble, parallel_crnn"):
         build_model("parrallel_crnn", {}, 128, 7)
     conf = tmp_path / "train.yaml"
     conf.write_text("model:\n  name: parallel_crnn\n  num_band: 3\n")

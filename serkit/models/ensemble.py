@@ -13,7 +13,7 @@ from typing import Any, Dict
 import torch
 from torch import nn
 
-from serkit.models.registry import register
+from serkit.models.registry import build_model, register, uses_text
 
 
 @register("ensemble")
@@ -32,8 +32,6 @@ class Ensemble(nn.Module):
 
     def __init__(self, config: "Ensemble.Config", input_dim: int, num_classes: int) -> None:
         super().__init__()
-        from serkit.models import build_model, uses_text  # the package imports this module
-
         if uses_text(config.member):
             raise ValueError(f"model '{config.member}' reads transcripts; ensembles are of acoustic models")
         self.config = config

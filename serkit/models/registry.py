@@ -1,5 +1,6 @@
-"""Name -> model class registry: the ``@register`` decorator the model modules use. Models are
-built by name with :func:`serkit.models.build_model` (which imports every model module first).
+"""Name -> model class registry: the ``@register`` decorator the model modules use, and
+:func:`build_model`. Import it as :func:`serkit.models.build_model`, which imports (registers)
+every model module first.
 
 Acoustic models are called ``model(feats, lengths)``. Models that read transcripts declare
 ``uses_text = True`` and are called ``model(feats, lengths, tokens, token_lengths)``;
@@ -7,11 +8,12 @@ Acoustic models are called ``model(feats, lengths)``. Models that read transcrip
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Type
+from typing import Any, Callable, Dict, Mapping, Optional, Type
 
 import torch
 
-from serkit.errors import SerkitError
+from serkit.errors import ConfigError, SerkitError
+from serkit.utils.config import from_dict
 
 MODELS: Dict[str, Type[torch.nn.Module]] = {}
 
@@ -52,3 +54,21 @@ def run_model(model: torch.nn.Module, feats: torch.Tensor, lengths: torch.Tensor
             f"(its checkpoint then carries the sentencepiece model)"
         )
     return model(feats, lengths, tokens, token_lengths)
+
+
+def build_model(name: str, options: Mapping[str, Any], input_dim: int, num_classes: int) -> torch.nn.Module:
+    """Instantiate model ``name`` with ``options`` (a mapping from YAML, checked against its Config)."""
+    if name not in MODELS:
+        acoustic = sorted(n for n in MODELS if not uses_text(n))
+        text = sorted(n for n in MODELS if uses_text(n))
+        raise ConfigError(f"unknown model '{name}'; registered models: {', '.join(acoustic)}"
+                          + (f"; reading transcripts too: {', '.join(text)}" if text else ""))
+    cls = MODELS[name]
+    config = from_dict(cls.Config, options, section="model")
+    return cls(config, input_dim=input_dim, num_classes=num_classes)
+
+
+def uses_text(model: Any) -> bool:
+    """Whether a model (instance, class, DistributedDataParallel wrapper or registered name) reads
+    transcripts, i.e. takes ``(feats, lengths, tokens, token_lengths)``."""
+    return reads_text(MODELS.get(model) if isinstance(model, str) else model)
