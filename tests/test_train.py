@@ -108,7 +108,7 @@ def test_config_errors_name_the_line(tmp_path):
     with pytest.raises(ConfigError, match=r"train.yaml:5: unknown option 'optim.wieght_decay'; did you mean 'weight_decay'"):
         load_train_config(conf)
     conf.write_text("data:\n  balance: oversample\n")
-    with pytest.raises(ConfigError, match=r"train.yaml:2: .*balance 'oversample' is not none, sampler or loss"):
+    with pytest.raises(ConfigError, match=r"train.yaml:2: .*balance 'oversample' is not one of none, sampler, loss, corpus, corpus_class"):
         load_train_config(conf)
 
 
