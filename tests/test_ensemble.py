@@ -83,7 +83,7 @@ def test_cli_trains_resumes_and_ships_a_seed_ensemble(tmp_path):
                                   "--num-classes", "3"]).stdout)
     single = build_model("parallel_crnn", TINY_MODEL, 24, 3)
     assert info["model"] == "parallel_crnn x 2 (seed ensemble)"
-    assert info["parameters"] == 2 * sum(p.numel() for p in single.parameters())
+    assert info["parameters"] == 2 * sum(p.numel() for p in single.parameters()) and info["ensemble_members"] == 2
 
 
 def test_ensemble_exports_to_onnx_with_parity(tmp_path):

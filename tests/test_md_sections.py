@@ -71,3 +71,14 @@ def test_write_results_says_how_folds_used_dev_speakers(tmp_path):
     (folds / "fold1" / "dev").mkdir()
     assert write_results.main(args) == 0
     assert "one dev speaker group per fold for early stopping" in (tmp_path / "R.md").read_text()
+
+
+def test_cost_row_of_an_ensemble_counts_one_member_per_step():
+    """Members train one at a time: the achieved FLOP/s use one member's FLOPs, not the ensemble's."""
+    epoch = {"epoch_seconds": 2.0, "utts_per_second": 100.0, "frames_per_second": 10000.0}
+    single = {"tag": "one", "epochs": [epoch], "train": [{"epochs_run": 30}],
+              "info": {"mflops_per_audio_second": 10.0}}
+    ensemble = {"tag": "three", "epochs": [epoch], "train": [{"epochs_run": 90}],
+                "info": {"mflops_per_audio_second": 30.0, "ensemble_members": 3}}
+    rows = write_results._cost_rows([single, ensemble], None)
+    assert rows[2] == "| one | 30.0 | 2.0 | 100 | 3.0 |" and rows[3] == "| three | 90.0 | 2.0 | 100 | 3.0 |"

@@ -45,6 +45,8 @@ def main(argv: List[str]) -> int:
             model = build_model(config.model.name, options, args.input_dim, args.num_classes)
         name = f"{config.model.name} x {n} (seed ensemble)" if n > 1 else config.model.name
         out.update({"model": name, **model_summary(model, args.input_dim)})
+        if n > 1:
+            out["ensemble_members"] = n  # trained one at a time: a training step costs 1/n of the FLOPs
     text = json.dumps(out, indent=2)
     if args.json:
         with open(args.json, "w") as f:

@@ -125,8 +125,10 @@ def _cost_rows(runs: List[Dict], matmul: Optional[float]) -> List[str]:
         secs = sum(e["epoch_seconds"] for e in ep) / len(ep)
         utt_s = sum(e["utts_per_second"] for e in ep) / len(ep)
         frames_s = sum(e["frames_per_second"] for e in ep) / len(ep)
-        # backward costs about twice the forward: 3x the forward FLOPs per trained second of audio
-        achieved = 3 * r["info"]["mflops_per_audio_second"] * 1e6 * frames_s / 100.0 / 1e9
+        # backward costs about twice the forward: 3x the forward FLOPs per trained second of audio;
+        # an ensemble's members train one at a time, each step through one member
+        member_mflops = r["info"]["mflops_per_audio_second"] / r["info"].get("ensemble_members", 1)
+        achieved = 3 * member_mflops * 1e6 * frames_s / 100.0 / 1e9
         n_epochs = sum(t["epochs_run"] for t in r["train"]) / len(r["train"])
         rows.append(f"| {r['tag']} | {n_epochs:.1f} | {secs:.1f} | {utt_s:.0f} | {achieved:.1f} |"
                     + (f" {matmul:.0f} |" if matmul else ""))
