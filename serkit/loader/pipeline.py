@@ -52,7 +52,7 @@ def epoch_order(labels: Sequence[int], balance: str, rng: np.random.Generator,
     name per example) an equal share; ``corpus_class``: each corpus an equal share, and within it
     each of its classes."""
     n = len(labels)
-    if balance not in ("sampler", "corpus", "corpus_class"):
+    if balance != "sampler" and balance not in CORPUS_BALANCE:
         return rng.permutation(n)
     if balance == "sampler":
         groups = [(label,) for label in labels]
