@@ -115,3 +115,38 @@ def test_recipe_pooled_row_pretraining_and_the_general_model(tmp_path):
     assert card["metrics"]["ua"]["pooled"]["emodb"] == pytest.approx(float(pooled_emodb[0].split("|")[5]))
     assert (recipe / "exp" / "general" / "export" / "model_int8.onnx").is_file()
     assert "serkit-infer --model" in proc.stdout and "model_int8.onnx --format table" in proc.stdout
+
+
+def test_recipe_trains_a_model_once_for_pairs_with_the_same_training_set(tmp_path):
+    """emodb:savee and emodb:crema_d share labels (angry, sad) and so their training set: one model,
+    trained once, scores both; savee:emodb has its own."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import yaml
+
+    from conftest import TINY_MODEL, copy_recipe, make_feature_dir
+
+    recipe = copy_recipe("cross_corpus", tmp_path / "egs")
+    for seed, (corpus, speakers, labels) in enumerate([
+            ("emodb", ("03", "08", "09"), ("angry", "bored", "sad")),
+            ("savee", ("DC", "JE", "JK"), ("angry", "sad", "surprise")),
+            ("crema_d", ("1001", "1002", "1003"), ("angry", "happy", "sad"))]):
+        make_feature_dir(recipe / "data", corpus, speakers=speakers, utts_per_spk=6, labels=labels, seed=seed)
+    (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump({
+        "model": {"name": "parallel_crnn", **TINY_MODEL}, "data": {"batch_size": 8, "max_frames": 60},
+        "train": {"max_epochs": 1, "early_stop_patience": 0, "average_best": 1}}))
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--crema-d-root", "unused",
+           "--nj", "1", "--experiments", "emodb:savee emodb:crema_d savee:emodb", "--train-config", "conf/tiny.yaml"]
+    proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (recipe / "data" / "pairs" / "to_train").read_text().split() == ["pair1", "pair3"]
+    assert (recipe / "data" / "pairs" / "pair2" / "trained_on").read_text().strip() == "data/pairs/pair1"
+    assert os.path.samefile(recipe / "exp" / "pair2" / "final.pt", recipe / "exp" / "pair1" / "final.pt")
+    assert sorted(p.name for p in (recipe / "exp" / "log").glob("train.*.log")) == ["train.1.log", "train.2.log"]
+    preds = set(read_table(recipe / "exp" / "pair2" / "decode_test" / "utt2pred").values())
+    assert preds and preds <= {"angry", "sad"}  # crema_d scored by the emodb model on the labels they share
+    results = (recipe / "RESULTS.md").read_text()
+    assert "| emodb | crema_d | angry sad |" in results and "| emodb | savee | angry sad |" in results

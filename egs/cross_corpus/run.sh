@@ -89,6 +89,18 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     python -m serkit.bin.cross_corpus_sets --labels "$labels" --train "$(echo "${e%%:*}" | tr + ' ')" \
       --test "${e#*:}" --dev-speakers "$dev_speakers" --test-speakers "$test_speakers" --out "data/pairs/pair$k"
     echo "$e" > "data/pairs/pair$k/name"
+    # Pairs with the same training and dev sets on the same labels (emodb:savee and emodb:crema_d
+    # share six labels) share one model: trained once, in the first of them.
+    sig=$(cd "data/pairs/pair$k" && cat labels.txt train/utt2emo dev/utt2emo 2>/dev/null | md5sum | cut -c1-32)
+    for j in $(seq 1 $((k - 1))); do
+      if [ "$(cat "data/pairs/pair$j/signature")" = "$sig" ] && [ ! -f "data/pairs/pair$j/trained_on" ]; then
+        echo "data/pairs/pair$j" > "data/pairs/pair$k/trained_on"
+        mkdir -p "exp/pair$k"
+        ln -sfn "../pair$j/final.pt" "exp/pair$k/final.pt"
+        break
+      fi
+    done
+    echo "$sig" > "data/pairs/pair$k/signature"
   done
   # Models shared by several pairs, or trained for the corpus recipes: data/models/model<m>
   m=0
@@ -123,25 +135,31 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     echo "pretrain_$c" > "data/models/model$m/name"
   done
 fi
-npairs=$(ls -d data/pairs/pair*/ 2>/dev/null | wc -l)
-nmodels=$(ls -d data/models/model*/ 2>/dev/null | wc -l)
+npairs=$(ls -d data/pairs/pair*/ 2>/dev/null | wc -l || true)  # pipefail: no match is 0, not an exit
+nmodels=$(ls -d data/models/model*/ 2>/dev/null | wc -l || true)
 
 if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
+  # threads per job: the cores left idle when there are fewer jobs than --train-jobs go to the jobs
+  threads() { local n=$1; [ "$n" -lt "$train_jobs" ] && echo $((train_jobs / (n > 0 ? n : 1))) || echo 1; }
   if [ "$nmodels" -gt 0 ]; then
     log "Stage 3: training $nmodels shared models ($train_config, data.balance $models_balance), $train_jobs at a time (logs: exp/log/train_model.*.log)"
     $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$nmodels" exp/log/train_model.JOB.log \
       python -m serkit.bin.train --config "$train_config" --labels data/models/modelJOB/labels.txt \
         --train-data data/models/modelJOB/train --dev-data data/models/modelJOB/dev \
-        --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=1 \
+        --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=$(threads "$nmodels") \
         --override data.balance="$models_balance"
   fi
-  # a pair scored with a shared model has exp/pair<k>/final.pt linked to it: --resume finds it and returns
-  if [ "$npairs" -gt 0 ]; then
-    log "Stage 3: training $npairs pair models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
-    $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$npairs" exp/log/train.JOB.log \
-      python -m serkit.bin.train --config "$train_config" --labels data/pairs/pairJOB/labels.txt \
-        --train-data data/pairs/pairJOB/train --dev-data data/pairs/pairJOB/dev --exp-dir exp/pairJOB --resume \
-        --override train.num_threads=1
+  # pairs scored with a model trained elsewhere (trained_on: a shared model, or an earlier pair with
+  # the same training set) have exp/pair<k>/final.pt linked to it and are not trained again
+  for p in data/pairs/pair*/; do [ -f "$p/trained_on" ] || basename "$p"; done | sort -V > data/pairs/to_train
+  ntrain=$(wc -l < data/pairs/to_train)
+  if [ "$ntrain" -gt 0 ]; then
+    log "Stage 3: training $ntrain pair models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
+    $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$ntrain" exp/log/train.JOB.log \
+      p=\$\(sed -n JOBp data/pairs/to_train\) "&&" \
+      python -m serkit.bin.train --config "$train_config" --labels data/pairs/\$p/labels.txt \
+        --train-data data/pairs/\$p/train --dev-data data/pairs/\$p/dev --exp-dir exp/\$p --resume \
+        --override train.num_threads=$(threads "$ntrain")
   fi
 fi
 
@@ -155,7 +173,7 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$npairs" -gt 0 ]; then
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$npairs" -gt 0 ]; then
-  general_data=$(grep -lx general data/models/model*/name 2>/dev/null | head -n 1 | xargs -r dirname)
+  general_data=$(grep -lx general data/models/model*/name 2>/dev/null | head -n 1 | xargs -r dirname || true)
   python -m serkit.bin.cross_corpus_results --pairs data/pairs --exp exp --command "$command_line" --out RESULTS.md \
     --json exp/cross_corpus.json ${general_data:+--general-data "$general_data"} >/dev/null
   log "wrote $(pwd)/RESULTS.md"
