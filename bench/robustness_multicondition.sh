@@ -5,10 +5,12 @@
 #   none  conf/train.yaml (the recipe default, clean training) on log-mel
 #   mc    conf/robust/train_mc.yaml: online noise (train split of the noise) and reverberation
 #         mixed per batch, clean crops kept, trained longer than the clean model (40 epochs)
+#   mcf   conf/robust/train_mc_follow.yaml: mc with each noisy / reverberated crop normalised with the
+#         CMVN statistics of noisy speech (follow_cmvn), as the noisy test sets are
 #   pcen  conf/train.yaml on PCEN features (conf/feats_pcen.yaml), clean training
 #
 #   bench/robustness_multicondition.sh --recipe emodb --noise-root DIR [--fold-file F] [--dev-speakers N]
-#                                      [--rows "none mc pcen"]
+#                                      [--rows "none mc mcf pcen"]
 #
 # Runs in egs/<recipe> after its stage 0 (data/all); --fold-file is relative to it (default: the
 # recipe's loso folds through make_folds with --dev-speakers N [0, the recipes' default], or e.g.
@@ -52,11 +54,13 @@ for r in $rows; do
           table_rows+=("clean (conf/train.yaml)=exp_robust/none/train") ;;
     mc)   bash "$snap" --stage 1 "${common[@]}" --folds-dir data/folds_rb --exp exp_robust/mc --train-configs conf/robust/train_mc.yaml
           table_rows+=("online noise + reverb (conf/robust/train_mc.yaml)=exp_robust/mc/train_mc") ;;
+    mcf)  bash "$snap" --stage 1 "${common[@]}" --folds-dir data/folds_rb --exp exp_robust/mcf --train-configs conf/robust/train_mc_follow.yaml
+          table_rows+=("online noise + reverb, CMVN of the noisy speech (conf/robust/train_mc_follow.yaml)=exp_robust/mcf/train_mc_follow") ;;
     pcen) [ -d data/all_pcen ] || utils/copy_data_dir.sh data/all data/all_pcen >/dev/null
           bash "$snap" --stage 1 "${common[@]}" --data all_pcen --feats-conf conf/feats_pcen.yaml --folds-dir data/folds_rb_pcen \
             --exp exp_robust/pcen --train-configs conf/train.yaml
           table_rows+=("PCEN front end, clean training=exp_robust/pcen/train") ;;
-    *) echo "$0: unknown row '$r' (none mc pcen)" >&2; exit 1 ;;
+    *) echo "$0: unknown row '$r' (none mc mcf pcen)" >&2; exit 1 ;;
   esac
 done
 rm -f "$snap"

@@ -33,6 +33,10 @@ class NoiseConfig:
     data: str = ""  # data directory of noise recordings with feats.scp (utils/prepare_noise_dir.sh + make_feats.sh)
     snrs: List[float] = field(default_factory=lambda: [20.0, 15.0, 10.0, 5.0, 0.0])
     prob: float = 0.5  # share of training crops that get noise
+    # Re-estimate the crop's CMVN for the noisy speech (the speaker's mean and std moved by what the
+    # noise did to this crop), as a noisy test set's per-speaker CMVN is computed on its noisy speech;
+    # false keeps the clean speaker's statistics (a train/test mismatch under noise).
+    follow_cmvn: bool = False
 
     def __post_init__(self) -> None:
         if self.enabled and not self.data:
@@ -54,6 +58,7 @@ class ReverbConfig:
     drr_db: List[float] = field(default_factory=lambda: [0.0, 10.0])  # uniform in [low, high]
     prob: float = 0.3  # share of training crops that get reverberation
     frame_shift: float = 10.0  # ms between feature frames (the features' frame_shift)
+    follow_cmvn: bool = False  # as NoiseConfig.follow_cmvn, for the reverberated speech
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob <= 1.0:

@@ -106,6 +106,18 @@ def mix_log_power(feats: np.ndarray, noise: np.ndarray, snr_db: float) -> np.nda
     return np.log(np.exp(feats.astype(np.float64)) + gain * np.exp(noise.astype(np.float64))).astype(np.float32)
 
 
+def renormalize(raw: np.ndarray, mixed: np.ndarray, cmvn, follow: bool) -> np.ndarray:
+    """``mixed`` (raw log-power features after noise or reverberation) normalised with the item's
+    CMVN statistics ``(mean, std)``; with ``follow``, statistics moved by what the mixing did to
+    this crop (mean shifted, std scaled per channel), as if computed on the mixed speech."""
+    mean, std = cmvn if cmvn is not None else (0.0, 1.0)
+    if follow and cmvn is not None:
+        mean = mean + (mixed.mean(axis=0) - raw.mean(axis=0))
+        ratio = mixed.std(axis=0) / np.maximum(raw.std(axis=0), 1e-3)
+        std = std * np.clip(ratio, 0.1, 10.0)
+    return ((mixed - mean) / std).astype(np.float32)
+
+
 def add_noise(stream: Iterable[Item], bank: Sequence[np.ndarray], config: NoiseConfig, rng: np.random.Generator) -> Iterator[Item]:
     """Mix a random stretch of a random noise recording into a share of the items (before the
     items' CMVN: undone, mixed, redone with the same statistics)."""
@@ -121,7 +133,8 @@ def add_noise(stream: Iterable[Item], bank: Sequence[np.ndarray], config: NoiseC
         snr = float(config.snrs[int(rng.integers(len(config.snrs)))])
         mean, std = item["cmvn"] if item.get("cmvn") is not None else (0.0, 1.0)
         raw = item["feats"] * std + mean
-        yield dict(item, feats=((mix_log_power(raw, segment, snr) - mean) / std).astype(np.float32))
+        mixed = mix_log_power(raw, segment, snr)
+        yield dict(item, feats=renormalize(raw, mixed, item.get("cmvn"), config.follow_cmvn))
 
 
 def reverb_log_power(feats: np.ndarray, rt60: float, drr_db: float, frame_shift_s: float) -> np.ndarray:
@@ -145,7 +158,8 @@ def add_reverb(stream: Iterable[Item], config: ReverbConfig, rng: np.random.Gene
         drr = float(rng.uniform(config.drr_db[0], config.drr_db[1]))
         mean, std = item["cmvn"] if item.get("cmvn") is not None else (0.0, 1.0)
         raw = item["feats"] * std + mean
-        yield dict(item, feats=((reverb_log_power(raw, rt60, drr, config.frame_shift / 1000) - mean) / std).astype(np.float32))
+        mixed = reverb_log_power(raw, rt60, drr, config.frame_shift / 1000)
+        yield dict(item, feats=renormalize(raw, mixed, item.get("cmvn"), config.follow_cmvn))
 
 
 def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.random.Generator) -> Iterator[Item]:
