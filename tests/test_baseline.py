@@ -84,6 +84,50 @@ def test_precomputed_kernel_gives_sklearns_rbf_svm():
     np.testing.assert_allclose(result.posteriors, want / want.sum(axis=1, keepdims=True), atol=1e-5)
 
 
+def test_predict_more_scores_new_vectors_with_the_folds_svm():
+    """A fold's fitted SVM on new feature vectors (a noisy copy of its test set): the test vectors
+    themselves give the fold's own decisions and posteriors; sklearn's RBF SVM agrees on others."""
+    from sklearn.svm import SVC
+
+    from serkit.baseline.opensmile_svm import RbfKernel, predict_more, train_and_predict
+
+    rng = np.random.default_rng(2)
+    labels = ["angry", "happy", "sad"]
+    feats = {f"u{i:02d}": rng.normal(0.8 * (i % 3), 1.0, 12) for i in range(60)}
+    utt2emo = {u: labels[int(u[1:]) % 3] for u in feats}
+    utts = sorted(feats)
+    result = train_and_predict(RbfKernel(feats), utt2emo, utts[:40], utts[40:50], utts[50:])
+    same, post = predict_more(RbfKernel(feats), result, np.stack([feats[u] for u in utts[50:]]))
+    assert same == [result.decisions[u] for u in utts[50:]]
+    np.testing.assert_allclose(post, result.posteriors, atol=1e-5)
+    noisy = np.stack([feats[u] for u in utts[50:]]) + rng.normal(0, 1.5, (10, 12))
+    ref = SVC(C=result.c, kernel="rbf", gamma="scale", class_weight="balanced").fit(
+        np.stack([feats[u] for u in utts[:50]]), [utt2emo[u] for u in utts[:50]])
+    assert predict_more(RbfKernel(feats), result, noisy)[0] == list(ref.predict(noisy))
+
+
+def test_baseline_cli_scores_a_noisy_test_variant(tmp_path):
+    """--test-variant snr5=DIR: each fold's SVM also decides fold<k>/test_snr5 (fold_variants)."""
+    d = make_data_dir(tmp_path, "all", speakers=("s1", "s2", "s3"), utts_per_spk=6, seconds=0.5)
+    noisy = tmp_path / "all_snr5"
+    noisy.mkdir()
+    for name in ("wav.scp", "utt2spk", "utt2emo"):  # the same audio under snr5- ids, as augment_data_dir writes
+        rows = [line.split(maxsplit=1) for line in (d / name).read_text().splitlines()]
+        (noisy / name).write_text("".join(f"snr5-{u} {'snr5-' + v if name == 'utt2spk' else v}\n" for u, v in rows))
+    run_script([sys.executable, "-m", "serkit.bin.data_dir", "fix", noisy])  # sorts, writes spk2utt
+    run_script([sys.executable, "-m", "serkit.bin.make_folds", "--scheme", "loso", "--dev-speakers", "0", d, tmp_path / "folds"])
+    run_script([sys.executable, "-m", "serkit.bin.fold_variants", "--folds-dir", tmp_path / "folds",
+                "--test-variant", f"snr5={noisy}:snr5-"])
+    exp = tmp_path / "exp"
+    run_script([sys.executable, "-m", "serkit.bin.baseline_svm", "--feature-set", "eGeMAPSv02",
+                "--test-variant", f"snr5={noisy}", d, tmp_path / "folds", exp])
+    for k in range(1, 4):
+        clean = read_table(exp / f"fold{k}" / "decode_test" / "utt2pred")
+        preds = read_table(exp / f"fold{k}" / "decode_test_snr5" / "utt2pred")
+        assert preds == {f"snr5-{u}": p for u, p in clean.items()}  # the same audio: the same decisions
+        assert read_posteriors(exp / f"fold{k}" / "decode_test_snr5").utts == sorted(preds)
+
+
 def test_constant_functionals_get_sklearns_gamma():
     """Every value equal (e.g. standardised functionals of identical clips): gamma 1, as sklearn."""
     from serkit.baseline.opensmile_svm import RbfKernel

@@ -53,6 +53,9 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     if baseline == "true":
         assert (recipe / "exp" / "tiny+svm" / "fold2" / "decode_test" / "posteriors.scp").is_file()
         assert "| tiny+svm | parallel_crnn + openSMILE SVM, posteriors averaged |" in results
+        for tag in ("baseline_svm", "tiny+svm"):  # the SVM and the fusion on the reverberated test sets too
+            assert (recipe / "exp" / tag / "results_rt0.6" / "summary.json").is_file(), tag
+            assert [line for line in results.splitlines() if line.startswith(f"| {tag} | ") and line.count("|") == 4], tag
     (exp / "train_wall_seconds").write_text("1234\n")  # a marker: a retrain would overwrite it
     stamp = (exp / "results" / "summary.json").stat().st_mtime_ns
     second = subprocess.run(["./run.sh", "--tess-root", str(root), "--stage", "4", "--nj", "1",

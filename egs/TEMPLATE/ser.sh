@@ -198,10 +198,14 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
       base_data=${train_set}_all
       utils/combine_data.sh "data/$base_data" "data/$train_set" "data/$dev_set" "data/$test_set" >/dev/null
     fi
-    if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ]; then
+    variants_done=true
+    for v in $variant_names; do [ -f "$exp/$base_tag/fold1/decode_test$v/utt2pred" ] || variants_done=false; done
+    if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ] && $variants_done; then
       log "Stage 5: $exp/$base_tag is newer than the folds; skipped (delete it to run again)"
     else
-      python -m serkit.bin.baseline_svm --jobs "$nj" "data/$base_data" "$fdir" "$exp/$base_tag"
+      # and on each noisy / reverberated copy of the test sets (--robust-snrs, --robust-rt60s)
+      python -m serkit.bin.baseline_svm --jobs "$nj" "data/$base_data" "$fdir" "$exp/$base_tag" \
+        $(for spec in $test_variants; do v=${spec#*=}; echo "--test-variant ${spec%%=*}=${v%%:*}"; done)
     fi
   else
     log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"
@@ -212,7 +216,7 @@ fi
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   for tag in $tags; do
     for variant in "" $variant_names; do
-      [ "$tag" = "$base_tag" ] && [ -n "$variant" ] && continue  # the baseline is scored on clean speech only
+      [ "$tag" = "$base_tag" ] && [ ! -f "$exp/$base_tag/fold1/decode_test$variant/utt2pred" ] && continue  # an older baseline: clean only
       if [ "$tag" != "$base_tag" ] && newer_than_folds "$exp/$tag/results$variant/summary.json" "$exp/$tag" final.pt; then
         log "Stage 6: $tag$variant is scored (newer than every fold's final.pt); skipped"
         continue
@@ -241,23 +245,28 @@ fi
 if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
   for tag in $fused_tags; do
     src=${tag%+svm}
-    if newer_than_folds "$exp/$tag/results/summary.json" "$exp/$src" decode_test/posteriors.scp \
-        && newer_than_folds "$exp/$tag/results/summary.json" "$exp/$base_tag" decode_test/posteriors.scp; then
-      log "Stage 6: $tag is scored (newer than both inputs of every fold); skipped"
-      continue
-    fi
-    log "Stage 6: fusing $src with $base_tag, posteriors averaged (serkit.bin.late_fusion --weight 0.5; logs: $exp/$tag/log/)"
-    $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/fuse.JOB.log" \
-      python -m serkit.bin.late_fusion --weight 0.5 --first-test "$exp/$src/foldJOB/decode_test" \
-        --second-test "$exp/$base_tag/foldJOB/decode_test" --test-ref "$fdir/foldJOB/test/utt2emo" --out-dir "$exp/$tag/foldJOB"
-    $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score.JOB.log" \
-      python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test/utt2emo" \
-        "$exp/$tag/foldJOB/decode_test/utt2pred" "$exp/$tag/foldJOB/scores"
-    python -m serkit.bin.aggregate_scores --title "$tag" "$exp/$tag/results" \
-      $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores"; done) >/dev/null
+    for variant in "" $variant_names; do  # the noisy / reverberated test sets where the baseline scored them
+      [ -f "$exp/$base_tag/fold1/decode_test$variant/posteriors.scp" ] || continue
+      if newer_than_folds "$exp/$tag/results$variant/summary.json" "$exp/$src" "decode_test$variant/posteriors.scp" \
+          && newer_than_folds "$exp/$tag/results$variant/summary.json" "$exp/$base_tag" "decode_test$variant/posteriors.scp"; then
+        log "Stage 6: $tag$variant is scored (newer than both inputs of every fold); skipped"
+        continue
+      fi
+      log "Stage 6: fusing $src with $base_tag$variant, posteriors averaged (serkit.bin.late_fusion --weight 0.5; logs: $exp/$tag/log/)"
+      fused=foldJOB${variant:+/fused$variant}  # late_fusion writes <out-dir>/decode_test
+      $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/fuse$variant.JOB.log" \
+        python -m serkit.bin.late_fusion --weight 0.5 --first-test "$exp/$src/foldJOB/decode_test$variant" \
+          --second-test "$exp/$base_tag/foldJOB/decode_test$variant" --test-ref "$fdir/foldJOB/test$variant/utt2emo" \
+          --out-dir "$exp/$tag/$fused"
+      $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score$variant.JOB.log" \
+        python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$variant/utt2emo" \
+          "$exp/$tag/$fused/decode_test/utt2pred" "$exp/$tag/foldJOB/scores$variant"
+      python -m serkit.bin.aggregate_scores --title "$tag$variant" "$exp/$tag/results$variant" \
+        $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores$variant"; done) >/dev/null
+      echo "$tag$variant (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results$variant/summary.md" | cut -d'|' -f3-5)"
+    done
     printf '{"model": "%s + openSMILE SVM, posteriors averaged"}\n' "$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])' "$exp/$src/model_info.json")" \
       > "$exp/$tag/model_info.json"
-    echo "$tag (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results/summary.md" | cut -d'|' -f3-5)"
   done
 fi
 tags="$tags$fused_tags"

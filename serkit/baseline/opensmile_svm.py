@@ -7,9 +7,9 @@ scikit-learn); :func:`available` tells whether they are installed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -102,6 +102,14 @@ class RbfKernel:
 
     def matrix(self, rows: Sequence[str], cols: Sequence[str], gamma: float) -> np.ndarray:
         return np.exp(-gamma * self.d2[np.ix_(self.rows(rows), self.rows(cols))])
+
+    def cross(self, x: np.ndarray, cols: Sequence[str], gamma: float) -> np.ndarray:
+        """Kernel between new feature vectors ``x`` (rows; e.g. a noisy copy of the test set) and
+        the utterances ``cols``."""
+        y = self.x[self.rows(cols)]
+        x = np.asarray(x, dtype=np.float64)
+        d2 = np.einsum("ij,ij->i", x, x)[:, None] + np.einsum("ij,ij->i", y, y)[None, :] - 2.0 * (x @ y.T)
+        return np.exp(-gamma * np.maximum(d2, 0.0))
 
 
 def softmax_temperature(decisions: np.ndarray, labels: Sequence[int]) -> float:
@@ -198,7 +206,18 @@ def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequenc
     posteriors = softmax(_decisions(svm, k_test) / temperature, axis=1)
     decisions = dict(zip(test, (str(h) for h in svm.predict(k_test))))
     selection = "dev" if dev else (f"{len(splits)} inner speaker folds" if splits else "none (C=1)")
-    return SvmResult(decisions, posteriors.astype(np.float32), [str(c) for c in svm.classes_], best_c, temperature, selection)
+    return SvmResult(decisions, posteriors.astype(np.float32), [str(c) for c in svm.classes_], best_c, temperature,
+                     selection, svm=svm, fit_utts=fit_utts, gamma=gamma)
+
+
+def predict_more(kernel: RbfKernel, result: "SvmResult", x: np.ndarray) -> Tuple[List[str], np.ndarray]:
+    """Decisions and posteriors (columns: ``result.classes``) of a fitted fold's SVM for new
+    feature vectors ``x`` (rows), e.g. the functionals of a noisy copy of its test set."""
+    from scipy.special import softmax
+
+    k = kernel.cross(x, result.fit_utts, result.gamma)
+    posteriors = softmax(_decisions(result.svm, k) / result.temperature, axis=1)
+    return [str(h) for h in result.svm.predict(k)], posteriors.astype(np.float32)
 
 
 @dataclass
@@ -209,3 +228,6 @@ class SvmResult:
     c: float  # the C chosen on the held-out speakers
     temperature: float  # of the posteriors' softmax, fitted on the held-out speakers
     selection: str = "dev"  # what chose them: dev, inner speaker folds, none
+    svm: Any = None  # the fitted sklearn SVC (precomputed kernel), for predict_more
+    fit_utts: List[str] = field(default_factory=list)  # its training utterances (the kernel's columns)
+    gamma: float = 1.0

@@ -8,6 +8,10 @@ standardises them per speaker, and for each ``<folds-dir>/fold<k>`` picks C on t
 for fusion with the neural models (``posteriors.ark``/``.scp`` in the order of ``labels.txt``, as
 serkit.bin.predict writes them: a softmax of the SVM's decision values, its temperature fitted on
 the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` fits N folds at once.
+
+``--test-variant NAME=DATA_DIR`` (repeatable) also scores each fold's SVM on ``fold<k>/test_NAME``
+(a noisy or reverberated copy of its test set, serkit.bin.fold_variants), with functionals of
+``DATA_DIR`` standardised per (noisy) speaker, into ``fold<k>/decode_test_NAME``.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List
 
+import numpy as np
 from serkit.baseline.opensmile_svm import (
-    RbfKernel, available, extract_functionals, standardise_per_speaker, train_and_predict,
+    RbfKernel, available, extract_functionals, predict_more, standardise_per_speaker, train_and_predict,
 )
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_label_list, write_table
@@ -30,11 +35,23 @@ from serkit.utils import cli
 logger = logging.getLogger("serkit.baseline_svm")
 
 
+def write_decode(out: Path, decisions, classes, posteriors) -> None:
+    """utt2pred, labels.txt and posteriors.ark/scp, as serkit.bin.predict writes them."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(out / "utt2pred", decisions)
+    write_label_list(out / "labels.txt", classes)
+    with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
+        for utt, post in sorted(posteriors, key=lambda p: p[0]):
+            writer.write(utt, post)
+
+
 def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--feature-set", default="ComParE_2016")
     p.add_argument("--no-speaker-norm", action="store_true", help="skip per-speaker standardisation")
     p.add_argument("--jobs", type=int, default=1, help="folds fitted at once [1]")
+    p.add_argument("--test-variant", action="append", default=[], metavar="NAME=DATA_DIR",
+                   help="also score fold<k>/test_NAME, functionals from DATA_DIR (repeatable)")
     p.add_argument("data_dir")
     p.add_argument("folds_dir")
     p.add_argument("exp_dir")
@@ -47,11 +64,19 @@ def main(argv: List[str]) -> int:
     start = time.perf_counter()
     fdir = exp / "functionals"
     feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp", args.feature_set)
-    extract_seconds = time.perf_counter() - start
     d = DataDir(args.data_dir)
     utt2emo, utt2spk = dict(d.table("utt2emo")), dict(d.table("utt2spk"))
     if not args.no_speaker_norm:
         feats = standardise_per_speaker(feats, utt2spk)
+    variants = {}
+    for spec in args.test_variant:
+        name, sep, vdir = spec.partition("=")
+        if not sep or not name or not vdir:
+            raise SerkitError(f"--test-variant '{spec}': expected NAME=DATA_DIR (e.g. snr5=data/all_snr5)")
+        vfeats = extract_functionals(vdir, fdir / f"{args.feature_set}_{name}.ark", fdir / f"{args.feature_set}_{name}.scp",
+                                     args.feature_set)
+        variants[name] = vfeats if args.no_speaker_norm else standardise_per_speaker(vfeats, dict(DataDir(vdir).table("utt2spk")))
+    extract_seconds = time.perf_counter() - start
     kernel = RbfKernel(feats)  # squared distances of all utterances, once for every fold and C
     logger.info("RBF kernel distances of %d utterances in %.0f s", len(feats), time.perf_counter() - start - extract_seconds)
     folds = sorted((f for f in Path(args.folds_dir).glob("fold*") if f.is_dir()), key=lambda f: int(f.name[4:]))
@@ -61,23 +86,27 @@ def main(argv: List[str]) -> int:
 
     def run_fold(fold: Path):
         sets = {s: (DataDir(fold / s).utts if (fold / s).is_dir() else []) for s in ("train", "dev", "test")}
-        return train_and_predict(kernel, utt2emo, sets["train"], sets["dev"], sets["test"], utt2spk), sets["test"]
+        result = train_and_predict(kernel, utt2emo, sets["train"], sets["dev"], sets["test"], utt2spk)
+        for name, vfeats in variants.items():
+            vtest = DataDir(fold / f"test_{name}")  # an error naming the folder when fold_variants did not make it
+            missing = [u for u in vtest.utts if u not in vfeats]
+            if missing:
+                raise SerkitError(f"{vtest.path}: no functionals for {len(missing)} utterances (e.g. '{missing[0]}') in "
+                                  f"the --test-variant {name} data; run fix_data_dir.sh on it")
+            decisions, posteriors = predict_more(kernel, result, np.stack([vfeats[u] for u in vtest.utts]))
+            write_decode(exp / fold.name / f"decode_test_{name}", dict(zip(vtest.utts, decisions)), result.classes,
+                         zip(vtest.utts, posteriors))
+        return result, sets["test"]
 
     # folds in threads: libsvm releases the GIL while it fits
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for fold, (result, test) in zip(folds, pool.map(run_fold, folds)):
-            out = exp / fold.name / "decode_test"
-            out.mkdir(parents=True, exist_ok=True)
-            write_table(out / "utt2pred", result.decisions)
-            write_label_list(out / "labels.txt", result.classes)
-            with AtomicArkWriter(out / "posteriors.ark", out / "posteriors.scp") as writer:
-                for utt, post in sorted(zip(test, result.posteriors)):
-                    writer.write(utt, post)
+            write_decode(exp / fold.name / "decode_test", result.decisions, result.classes, zip(test, result.posteriors))
             chosen[fold.name] = {"C": result.c, "temperature": round(result.temperature, 4), "chosen_on": result.selection}
             logger.info("%s: C=%g, posterior temperature %.3g (chosen on %s), %d test utterances", fold.name, result.c,
                         result.temperature, result.selection, len(result.decisions))
     info = {"model": f"openSMILE {args.feature_set} + RBF SVM", "feature_set": args.feature_set,
-            "speaker_norm": not args.no_speaker_norm, "per_fold": chosen,
+            "speaker_norm": not args.no_speaker_norm, "per_fold": chosen, "test_variants": sorted(variants),
             "seconds": time.perf_counter() - start, "extract_seconds": extract_seconds}
     (exp / "model_info.json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"baseline_svm: {len(folds)} folds scored in {info['seconds']:.0f} s; predictions under {exp}/fold*/decode_test")
