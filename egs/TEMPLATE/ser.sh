@@ -13,7 +13,8 @@
 #      test_snr<N> when stage 1 made them [serkit.bin.make_folds, fold_variants]
 #   4  training, one model per fold and training config [serkit.bin.train]
 #   5  the classical baseline on the same folds (openSMILE functionals + SVM; skipped with a
-#      message unless serkit[baseline] is installed, or with --baseline false) [serkit.bin.baseline_svm]
+#      message unless serkit[baseline] is installed, or with --baseline false), also on the noisy
+#      and reverberated test sets [serkit.bin.baseline_svm]
 #   6  scoring: each fold's test set (and noisy versions), metrics, aggregation over folds
 #      [serkit.bin.predict, compute_metrics, aggregate_scores]
 #   7  export (with --export-configs, needs serkit[deploy]): each fold's model to ONNX and dynamic
