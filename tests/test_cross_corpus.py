@@ -150,3 +150,45 @@ def test_recipe_trains_a_model_once_for_pairs_with_the_same_training_set(tmp_pat
     assert preds and preds <= {"angry", "sad"}  # crema_d scored by the emodb model on the labels they share
     results = (recipe / "RESULTS.md").read_text()
     assert "| emodb | crema_d | angry sad |" in results and "| emodb | savee | angry sad |" in results
+
+
+def test_folds_train_on_other_corpora_too(tmp_path):
+    """fold_variants --train-extra (ser.sh --train-extra): every fold trains on its own speakers plus
+    the other corpora, less their labels the fold lacks; utt2corpus lets training balance corpora."""
+    import yaml
+
+    from conftest import TINY_MODEL, make_feature_dir
+    from serkit.data.ops import copy_data_dir
+    from serkit.data.table import write_table
+
+    target = make_feature_dir(tmp_path, "all", speakers=("DC", "JE", "JK"), utts_per_spk=6,
+                              labels=("angry", "sad", "surprise"), seed=1)
+    raw = make_feature_dir(tmp_path, "raw", speakers=("03", "08"), utts_per_spk=6, labels=("angry", "bored", "sad"), seed=2)
+    extra = tmp_path / "extra"
+    copy_data_dir(raw, extra, utt_prefix="emodb-", spk_prefix="emodb-")  # as pool_corpora names them
+    write_table(extra / "utt2corpus", {u: "emodb" for u in DataDir(extra).utts})
+    run_script([sys.executable, "-m", "serkit.bin.make_folds", "--scheme", "loso", "--dev-speakers", "0", target, tmp_path / "folds"])
+    proc = run_script([sys.executable, "-m", "serkit.bin.fold_variants", "--folds-dir", tmp_path / "folds",
+                       "--train-extra", extra])
+    assert "left out 4 bored" in proc.stderr  # 2 speakers x 6 utterances over 3 labels: 4 bored each fold
+    fold = tmp_path / "folds" / "fold1"
+    own, pooled = DataDir(fold / "train"), DataDir(fold / "train_aug")
+    assert set(pooled.utts) == set(own.utts) | {u for u, e in read_table(extra / "utt2emo").items() if e != "bored"}
+    corpus = read_table(fold / "train_aug" / "utt2corpus")
+    assert {corpus[u] for u in own.utts} == {"target"} and sum(v == "emodb" for v in corpus.values()) == 8
+    assert set(read_table(fold / "train_aug" / "utt2emo").values()) == {"angry", "sad", "surprise"}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump({
+        "model": {"name": "parallel_crnn", **TINY_MODEL}, "data": {"batch_size": 4, "max_frames": 40, "balance": "corpus_class"},
+        "scheduler": {"name": "cosine"}, "train": {"max_epochs": 1, "early_stop_patience": 0, "average_best": 1}}))
+    run_script([sys.executable, "-m", "serkit.bin.train", "--config", tmp_path / "tiny.yaml", "--train-data", fold / "train_aug",
+                "--exp-dir", tmp_path / "exp"])
+    from serkit.train.checkpoint import load_checkpoint
+    state = load_checkpoint(tmp_path / "exp" / "final.pt")
+    assert state["labels"] == ["angry", "sad", "surprise"] and state["num_train_utts"] == len(pooled.utts)
+    # an extra corpus with none of the fold's labels is refused, naming both
+    none = tmp_path / "none"
+    copy_data_dir(raw, none, utt_prefix="x-", spk_prefix="x-")
+    write_table(none / "utt2emo", {u: "bored" for u in DataDir(none).utts})
+    bad = run_script([sys.executable, "-m", "serkit.bin.fold_variants", "--folds-dir", tmp_path / "folds",
+                      "--train-extra", none], check=False)
+    assert bad.returncode != 0 and "none of its labels ['bored']" in bad.stderr

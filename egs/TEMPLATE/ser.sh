@@ -41,6 +41,8 @@
 #   --noise-snrs "a:b:..."      SNRs (dB) for --noise-aug [20:15:10:5:0]
 #   --robust-snrs "N ..."       noisy test sets with the held-out test noise, e.g. "20 10 5 0" [none]
 #   --robust-rt60s "T ..."      reverberated test sets (simulated room impulse responses), e.g. "0.3 0.6 0.9" [none]
+#   --train-extra "DIR ..."     other corpora (features, CMVN, canonical labels: serkit.bin.pool_corpora's
+#                               train) added to every fold's training set (multi-corpus training) [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
 #   --baseline true|false       run stage 5 [true]
 #   --fusion true|false         stage 6 also scores each model fused with the baseline, posteriors averaged
@@ -71,6 +73,7 @@ cmvn=per-speaker
 speed_perturb=
 noise_root=
 noise_aug=false
+train_extra=
 noise_snrs=20:15:10:5:0
 robust_snrs=
 robust_rt60s=
@@ -156,13 +159,14 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
     python -m serkit.bin.make_folds --scheme "$folds" --n "$fold_n" ${fold_file:+--fold-file "$fold_file"} \
       --dev-speakers "$dev_speakers" "data/$data" "$fdir"
   fi
-  if [ -n "$train_aug$test_variants" ]; then
-    python -m serkit.bin.fold_variants --folds-dir "$fdir" --train-aug $train_aug --test-variant $test_variants
+  if [ -n "$train_aug$test_variants$train_extra" ]; then
+    python -m serkit.bin.fold_variants --folds-dir "$fdir" --train-aug $train_aug --test-variant $test_variants \
+      --train-extra $train_extra
   fi
 fi
 nfolds=$(ls -d $fdir/fold*/ 2>/dev/null | wc -l)
 train_name=train
-[ -n "$train_aug" ] && train_name=train_aug
+[ -n "$train_aug$train_extra" ] && train_name=train_aug
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
   [ "$nfolds" -gt 0 ] || die "no folds in $fdir; run stage 3"
