@@ -8,6 +8,7 @@
 #   mcf   conf/robust/train_mc_follow.yaml: mc with each noisy / reverberated crop normalised with the
 #         CMVN statistics of noisy speech (follow_cmvn), as the noisy test sets are
 #   pcen  conf/train.yaml on PCEN features (conf/feats_pcen.yaml), clean training
+#   <path>.yaml  any training config (relative to egs/<recipe>), exp_robust/<its basename>
 # With --svm true (default) the none, mc and mcf rows also score the openSMILE SVM (trained on
 # clean speech, as in the recipes) and each CRNN fused with it on every test set.
 #
@@ -80,7 +81,14 @@ for r in $rows; do
           bash "$snap" --stage 1 "${common[@]}" --data all_pcen --feats-conf conf/feats_pcen.yaml --folds-dir data/folds_rb_pcen \
             --exp exp_robust/pcen --train-configs conf/train.yaml
           table_rows+=("PCEN front end, clean training=exp_robust/pcen/train") ;;
-    *) echo "$0: unknown row '$r' (none mc mcf pcen)" >&2; exit 1 ;;
+    *.yaml) [ -f "$r" ] || { echo "$0: row '$r': no such config in egs/$recipe" >&2; exit 1; }
+          t=$(basename "$r" .yaml)
+          share_svm "$t"
+          bash "$snap" --stage 1 "${common[@]}" --folds-dir data/folds_rb --exp "exp_robust/$t" --train-configs "$r" \
+            --baseline "$svm"
+          table_rows+=("$t ($r)=exp_robust/$t/$t")
+          [ "$svm" = true ] && table_rows+=("$t, + SVM=exp_robust/$t/$t+svm") ;;
+    *) echo "$0: unknown row '$r' (none mc mcf pcen, or a training config <path>.yaml)" >&2; exit 1 ;;
   esac
 done
 rm -f "$snap"
