@@ -92,6 +92,14 @@ die() { echo "ser.sh: ERROR: $*" >&2; exit 1; }
 # folds_newer <dir> <file> <source>: every fold's <dir>/fold<k>/<file> exists and is newer than <source>
 folds_newer() { local k; for k in $(seq "$nfolds"); do [ "$1/fold$k/$2" -nt "$3" ] || return 1; done; }
 # newer_than_folds <target> <dir> <file>: <target> exists and is newer than every fold's <dir>/fold<k>/<file>
+score_folds() {  # <tag> <variant> <decode folder in fold<k>>: metrics of each fold, their mean and std
+  $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$1/log/score$2.JOB.log" \
+    python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$2/utt2emo" \
+      "$exp/$1/foldJOB/$3/utt2pred" "$exp/$1/foldJOB/scores$2"
+  python -m serkit.bin.aggregate_scores --title "$1$2" "$exp/$1/results$2" \
+    $(for k in $(seq "$nfolds"); do echo "$exp/$1/fold$k/scores$2"; done) >/dev/null
+  echo "$1$2 (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$1/results$2/summary.md" | cut -d'|' -f3-5)"
+}
 newer_than_folds() { local k; for k in $(seq "$nfolds"); do [ "$1" -nt "$2/fold$k/$3" ] || return 1; done; }
 : "${train_cmd:=run.pl}"
 : "${feat_cmd:=run.pl}"
@@ -232,12 +240,7 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
           python -m serkit.bin.predict --num-threads 1 --model "$exp/$tag/foldJOB/final.pt" \
             --data "$fdir/foldJOB/test$variant" --out-dir "$exp/$tag/foldJOB/decode_test$variant"
       fi
-      $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score$variant.JOB.log" \
-        python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$variant/utt2emo" \
-          "$exp/$tag/foldJOB/decode_test$variant/utt2pred" "$exp/$tag/foldJOB/scores$variant"
-      python -m serkit.bin.aggregate_scores --title "$tag$variant" "$exp/$tag/results$variant" \
-        $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores$variant"; done) >/dev/null
-      echo "$tag$variant (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results$variant/summary.md" | cut -d'|' -f3-5)"
+      score_folds "$tag" "$variant" "decode_test$variant"
     done
   done
 fi
@@ -258,17 +261,12 @@ if [ ${stage} -le 6 ] && [ ${stop_stage} -ge 6 ]; then
         continue
       fi
       log "Stage 6: fusing $src with $base_tag$variant, posteriors averaged (serkit.bin.late_fusion --weight 0.5; logs: $exp/$tag/log/)"
-      fused=foldJOB${variant:+/fused$variant}  # late_fusion writes <out-dir>/decode_test
+      fused=${variant:+fused$variant/}  # late_fusion writes <out-dir>/decode_test
       $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/fuse$variant.JOB.log" \
         python -m serkit.bin.late_fusion --weight 0.5 --first-test "$exp/$src/foldJOB/decode_test$variant" \
           --second-test "$exp/$base_tag/foldJOB/decode_test$variant" --test-ref "$fdir/foldJOB/test$variant/utt2emo" \
-          --out-dir "$exp/$tag/$fused"
-      $train_cmd --max-jobs-run "$nj" JOB=1:"$nfolds" "$exp/$tag/log/score$variant.JOB.log" \
-        python -m serkit.bin.compute_metrics --name foldJOB "$fdir/foldJOB/test$variant/utt2emo" \
-          "$exp/$tag/$fused/decode_test/utt2pred" "$exp/$tag/foldJOB/scores$variant"
-      python -m serkit.bin.aggregate_scores --title "$tag$variant" "$exp/$tag/results$variant" \
-        $(for k in $(seq "$nfolds"); do echo "$exp/$tag/fold$k/scores$variant"; done) >/dev/null
-      echo "$tag$variant (UA | WA | macro-F1, mean ± std):$(grep 'mean ± std' "$exp/$tag/results$variant/summary.md" | cut -d'|' -f3-5)"
+          --out-dir "$exp/$tag/foldJOB/$fused"
+      score_folds "$tag" "$variant" "${fused}decode_test"
     done
     printf '{"model": "%s + openSMILE SVM, posteriors averaged"}\n' "$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])' "$exp/$src/model_info.json")" \
       > "$exp/$tag/model_info.json"
