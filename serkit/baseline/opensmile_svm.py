@@ -179,7 +179,6 @@ def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequenc
     Beside the decisions, class posteriors for fusion with other systems: a softmax of the final
     SVM's one-vs-rest decision values, its temperature fitted on the held-out decision values of
     the chosen C (``T = 1`` when nothing is held out)."""
-    from scipy.special import softmax
     from sklearn.svm import SVC
 
     from serkit.score.metrics import compute_scores
@@ -202,22 +201,24 @@ def train_and_predict(kernel: RbfKernel, utt2emo: Dict[str, str], train: Sequenc
         known = [i for i, y in enumerate(labels) if y in classes and not np.isnan(decisions[i]).any()]
         if known:
             temperature = softmax_temperature(decisions[known], [classes.index(labels[i]) for i in known])
-    k_test = kernel.matrix(test, fit_utts, gamma)
-    posteriors = softmax(_decisions(svm, k_test) / temperature, axis=1)
-    decisions = dict(zip(test, (str(h) for h in svm.predict(k_test))))
+    preds, posteriors = _predict(svm, kernel.matrix(test, fit_utts, gamma), temperature)
     selection = "dev" if dev else (f"{len(splits)} inner speaker folds" if splits else "none (C=1)")
-    return SvmResult(decisions, posteriors.astype(np.float32), [str(c) for c in svm.classes_], best_c, temperature,
+    return SvmResult(dict(zip(test, preds)), posteriors, [str(c) for c in svm.classes_], best_c, temperature,
                      selection, svm=svm, fit_utts=fit_utts, gamma=gamma)
+
+
+def _predict(svm, k: np.ndarray, temperature: float) -> Tuple[List[str], np.ndarray]:
+    """Decisions and calibrated posteriors of a fitted SVM from its kernel rows ``k``."""
+    from scipy.special import softmax
+
+    posteriors = softmax(_decisions(svm, k) / temperature, axis=1)
+    return [str(h) for h in svm.predict(k)], posteriors.astype(np.float32)
 
 
 def predict_more(kernel: RbfKernel, result: "SvmResult", x: np.ndarray) -> Tuple[List[str], np.ndarray]:
     """Decisions and posteriors (columns: ``result.classes``) of a fitted fold's SVM for new
     feature vectors ``x`` (rows), e.g. the functionals of a noisy copy of its test set."""
-    from scipy.special import softmax
-
-    k = kernel.cross(x, result.fit_utts, result.gamma)
-    posteriors = softmax(_decisions(result.svm, k) / result.temperature, axis=1)
-    return [str(h) for h in result.svm.predict(k)], posteriors.astype(np.float32)
+    return _predict(result.svm, kernel.cross(x, result.fit_utts, result.gamma), result.temperature)
 
 
 @dataclass
