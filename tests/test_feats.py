@@ -6,7 +6,7 @@ import soundfile as sf
 from conftest import emodb_wavs, voiced_signal
 from serkit.errors import AudioError, ConfigError
 from serkit.feats.frontends import build_frontend
-from serkit.feats.config import FeatureConfig, LogMelConfig, load_feature_config
+from serkit.feats.config import FeatureConfig, LogMelConfig, LogMelProsodyConfig, load_feature_config
 
 knf = pytest.importorskip("kaldi_native_fbank")
 
@@ -160,7 +160,7 @@ def test_every_feature_section_has_a_front_end():
     from serkit.feats.config import FEAT_TYPES
     from serkit.feats.frontends import FRONTENDS
 
-    assert set(FRONTENDS) == set(FEAT_TYPES) == {"fbank", "mfcc", "spectrogram", "logmel", "pcen"}
+    assert set(FRONTENDS) == set(FEAT_TYPES) == {"fbank", "mfcc", "spectrogram", "logmel", "pcen", "logmel_prosody"}
 
 
 def test_pcen_follows_its_formula_and_shrugs_off_the_level():
@@ -183,3 +183,29 @@ def test_pcen_follows_its_formula_and_shrugs_off_the_level():
     assert np.abs(quiet - out).mean() < 0.3 * out.std()
     logmel = build_frontend(FeatureConfig(feat_type="logmel"))
     assert np.abs(logmel(samples * 0.01) - logmel(samples)).mean() > 8
+
+
+def test_logmel_prosody_appends_opensmile_descriptors_that_track_the_pitch():
+    pytest.importorskip("opensmile", reason="the baseline extra (openSMILE) is not installed")
+    frontend = build_frontend(FeatureConfig(feat_type="logmel_prosody"))
+    names = frontend.lld.names
+    assert len(names) == 25 and frontend.dim == 128 + 25
+    low, high = voiced_signal(1.0, f0=110.0, seed=1), voiced_signal(1.0, f0=220.0, seed=1)
+    out = frontend(low)
+    np.testing.assert_array_equal(out[:, :128], build_frontend(FeatureConfig(feat_type="logmel"))(low))
+    assert not np.isnan(out).any()
+    f0 = names.index("F0semitoneFrom27.5Hz_sma3nz") + 128
+    voiced = lambda feats: feats[20:-20, f0][feats[20:-20, f0] > 0]  # noqa: E731
+    # 12 * log2(110 / 27.5) = 24 semitones; an octave up is 12 more
+    assert abs(np.median(voiced(out)) - 24.0) < 1.0
+    assert abs(np.median(voiced(frontend(high))) - np.median(voiced(out)) - 12.0) < 1.0
+    short = frontend(low[:800])  # 50 ms: openSMILE cannot measure it all; rows are padded, NaN is 0
+    assert short.shape == (1 + (800 - 400) // 160, 153) and not np.isnan(short).any()
+
+
+def test_logmel_prosody_keeps_the_10ms_shift_of_the_descriptors():
+    with pytest.raises(ValueError, match="keep frame_shift: 10.0"):
+        LogMelProsodyConfig(frame_shift=20.0)
+    pytest.importorskip("opensmile", reason="the baseline extra (openSMILE) is not installed")
+    with pytest.raises(ConfigError, match="lld_set 'MFCC' is not one of eGeMAPSv02"):
+        build_frontend(FeatureConfig(feat_type="logmel_prosody", logmel_prosody=LogMelProsodyConfig(lld_set="MFCC")))

@@ -36,6 +36,22 @@ def test_each_branch_sees_only_its_band():
         assert (start, end) == [(0, 44), (36, 84), (76, 128)][k]
 
 
+def test_prosody_columns_get_their_own_branch_and_no_band_sees_them():
+    torch.manual_seed(0)
+    model = build_model("parallel_crnn", {"prosody_dim": 25, "band_overlap": 0}, 153, 4).eval()
+    assert model.bands == [(0, 43), (43, 85), (85, 128)]  # the 128 spectral columns only
+    x = torch.randn(1, 64, 153, requires_grad=True)
+    frames = model.frame_features(x)
+    dim = model.config.branch_dim
+    assert frames.shape[-1] == 4 * dim
+    (bands_grad,) = torch.autograd.grad(frames[..., :3 * dim].sum(), x, retain_graph=True)
+    (prosody_grad,) = torch.autograd.grad(frames[..., 3 * dim:].sum(), x)
+    assert bands_grad[..., 128:].abs().sum() == 0 and bands_grad[..., :128].abs().sum() > 0
+    assert prosody_grad[..., :128].abs().sum() == 0 and (prosody_grad[..., 128:].abs().sum(dim=(0, 1)) > 0).all()
+    with pytest.raises(ValueError, match="prosody_dim 25 leaves 2 of the 27 feature columns for 3 bands"):
+        build_model("parallel_crnn", {"prosody_dim": 25}, 27, 4)
+
+
 def test_seed_crnn_branches_see_the_whole_spectrum_as_in_the_paper():
     model = build_model("seed_crnn", {}, 128, 7)
     assert all(branch[0].in_channels == 128 for branch in model.cnn_branches)
@@ -44,6 +60,7 @@ def test_seed_crnn_branches_see_the_whole_spectrum_as_in_the_paper():
 @pytest.mark.parametrize("name,options", [
     ("parallel_crnn", {}), ("crnn", {}),
     ("parallel_crnn", {"pool_first": True, "pools": [[4, 2], [2, 2], [1, 2]]}),  # the CPU-cheap layout
+    ("parallel_crnn", {"pool_first": True, "pools": [[4, 2], [2, 2], [1, 2]], "prosody_dim": 9}),
 ])
 def test_padding_does_not_change_the_output(name, options):
     torch.manual_seed(0)

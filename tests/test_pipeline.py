@@ -44,6 +44,15 @@ def test_spec_augment_masks_deterministically():
     assert all(np.array_equal(x["feats"], it["feats"]) for x, it in zip(off, items))
 
 
+def test_spec_augment_max_bin_keeps_frequency_masks_off_the_appended_columns():
+    items = _items(_examples(20))
+    dim = items[0]["feats"].shape[1]
+    cfg = SpecAugmentConfig(freq_masks=3, freq_width=dim, time_masks=0, max_bin=dim - 4)
+    out = list(spec_augment(items, cfg, np.random.default_rng(2)))
+    assert all(np.array_equal(x["feats"][:, dim - 4:], it["feats"][:, dim - 4:]) for x, it in zip(out, items))
+    assert sum(not np.array_equal(x["feats"], it["feats"]) for x, it in zip(out, items)) >= 15
+
+
 def test_bucketing_sorts_within_buckets_and_keeps_everything():
     items = _items(_examples(37))
     batches = list(bucket(items, 4, 3))

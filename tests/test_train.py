@@ -183,6 +183,24 @@ def test_training_without_dev_refuses_what_needs_one(tmp_path, dirs):
     assert load_checkpoint(tmp_path / "e" / "final.pt")["averaged_from"]
 
 
+def test_prosody_columns_need_masks_off_them_and_no_feature_domain_mixing(tmp_path):
+    from serkit.train.setup import check_feature_columns
+
+    conf = tmp_path / "train.yaml"
+    base = {**TINY, "model": {**TINY["model"], "prosody_dim": 25}}
+    for data, match in (
+        ({"spec_augment": {"freq_masks": 2}}, r"set data.spec_augment.max_bin: 128 so frequency masks stay on the spectrum"),
+        ({"spec_augment": {"max_bin": 140}}, r"set data.spec_augment.max_bin: 128"),
+        ({"spec_augment": {"max_bin": 128}, "reverb": {"enabled": True}}, r"data.reverb mixes in the log-power domain"),
+    ):
+        conf.write_text(yaml.safe_dump({**base, "data": data}))
+        with pytest.raises(ConfigError, match=match):
+            check_feature_columns(load_train_config(conf), 153)
+    for data in ({"spec_augment": {"max_bin": 128}}, {"spec_augment": {"enabled": False}}):
+        conf.write_text(yaml.safe_dump({**base, "data": data}))
+        check_feature_columns(load_train_config(conf), 153)
+
+
 def test_recipe_configs_for_folds_without_dev_run_without_dev():
     from conftest import REPO
     from serkit.train.setup import check_runs_without_dev

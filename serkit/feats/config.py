@@ -96,6 +96,21 @@ class PcenConfig(LogMelConfig):
 
 
 @dataclass
+class LogMelProsodyConfig(LogMelConfig):
+    """Log-mel with frame-level prosody and voice quality appended: each frame's ``num_mel_bins``
+    log-mel values, then openSMILE's low-level descriptors of ``lld_set`` for that 10 ms frame
+    (:mod:`serkit.feats.prosody`; eGeMAPSv02: 25 of them), as Kaldi appends pitch to MFCCs. A
+    model reads the appended columns as a stream of their own (parallel_crnn ``prosody_dim``)."""
+
+    lld_set: str = "eGeMAPSv02"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.frame_shift != 10.0:
+            raise ValueError("logmel_prosody: openSMILE's descriptors come every 10 ms; keep frame_shift: 10.0")
+
+
+@dataclass
 class FeatureConfig:
     """``conf/feats.yaml``: the chosen ``feat_type`` and one section of options per type."""
 
@@ -106,6 +121,7 @@ class FeatureConfig:
     spectrogram: SpectrogramConfig = field(default_factory=SpectrogramConfig)
     logmel: LogMelConfig = field(default_factory=LogMelConfig)
     pcen: PcenConfig = field(default_factory=PcenConfig)
+    logmel_prosody: LogMelProsodyConfig = field(default_factory=LogMelProsodyConfig)
     denoise: DenoiseConfig = field(default_factory=DenoiseConfig)  # spectral subtraction, before the front end
 
     def __post_init__(self) -> None:

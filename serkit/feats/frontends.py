@@ -127,6 +127,22 @@ class PcenFrontend(LogMelFrontend):
         return torch.from_numpy(out.astype(np.float32))
 
 
+class LogMelProsodyFrontend(LogMelFrontend):
+    """Log-mel, then openSMILE's prosody / voice-quality descriptors of the same frames
+    (:class:`serkit.feats.config.LogMelProsodyConfig`)."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        super().__init__(config)
+        from serkit.feats.prosody import OpenSmileLLD
+
+        self.lld = OpenSmileLLD(self.config.lld_set, self.sample_rate)
+
+    def compute(self, samples: np.ndarray) -> torch.Tensor:
+        logmel = super().compute(samples)
+        lld = self.lld(samples, logmel.shape[0])
+        return torch.cat([logmel, torch.from_numpy(lld)], dim=1)
+
+
 # The front ends by feat_type: one per section of FeatureConfig (tests/test_feats.py checks both agree).
 FRONTENDS: Dict[str, Callable[[FeatureConfig], Frontend]] = {
     "fbank": lambda config: KaldiFrontend(config, kaldi.fbank),
@@ -134,6 +150,7 @@ FRONTENDS: Dict[str, Callable[[FeatureConfig], Frontend]] = {
     "spectrogram": lambda config: KaldiFrontend(config, kaldi.spectrogram),
     "logmel": LogMelFrontend,
     "pcen": PcenFrontend,
+    "logmel_prosody": LogMelProsodyFrontend,
 }
 
 

@@ -18,9 +18,12 @@ class SpecAugmentConfig:
     freq_width: int = 12  # widest frequency mask, in bins
     time_masks: int = 2
     time_width: int = 20  # widest time mask, in frames
+    # frequency masks stay below this feature column (0: anywhere); features with columns appended
+    # to the spectrum (logmel_prosody) set it to the number of mel bins
+    max_bin: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.freq_masks, self.freq_width, self.time_masks, self.time_width) < 0:
+        if min(self.freq_masks, self.freq_width, self.time_masks, self.time_width, self.max_bin) < 0:
             raise ValueError("spec_augment counts and widths must be >= 0")
 
 

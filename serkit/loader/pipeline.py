@@ -170,6 +170,7 @@ def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.rand
             continue
         feats = np.array(item["feats"], copy=True)
         frames, bins = feats.shape
+        bins = min(bins, config.max_bin) if config.max_bin else bins
         for _ in range(config.freq_masks):
             width = int(rng.integers(0, min(config.freq_width, bins) + 1))
             start = int(rng.integers(0, bins - width + 1))

@@ -78,6 +78,36 @@ class ConvStack(nn.Module):
         return x.permute(0, 2, 1, 3).reshape(b, t, c * f)
 
 
+class TemporalConvStack(nn.Module):
+    """1-D convolutions over time for a stream of per-frame descriptors (no frequency axis):
+    ``[B, T, D] -> [B, T', C]``, with the same time pooling as a :class:`ConvStack` so the two
+    streams' frames line up. Conv1d, max-pooling over time, BatchNorm, activation per block."""
+
+    def __init__(self, dim: int, channels: int, kernel: int, time_pools: Sequence[int], activation: str) -> None:
+        super().__init__()
+        blocks, c_in = [], dim
+        for t in time_pools:
+            blocks.append(nn.Sequential(
+                nn.Conv1d(c_in, channels, kernel, padding=kernel // 2, bias=False),
+                nn.MaxPool1d(t) if t > 1 else nn.Identity(), nn.BatchNorm1d(channels), ACTIVATIONS[activation](),
+            ))
+            c_in = channels
+        self.blocks = nn.ModuleList(blocks)
+        self.time_pools = list(time_pools)
+        self.out_dim = channels
+
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """With ``lengths``, frames past each utterance's end are zeroed after every block."""
+        x = x.transpose(1, 2)  # [B, D, T]
+        padded = lengths is not None and bool((lengths < x.shape[2]).any())
+        for block, t in zip(self.blocks, self.time_pools):
+            x = block(x)
+            if padded:
+                lengths = pooled_lengths(lengths, t)
+                x = x * lengths_to_mask(lengths, x.shape[2])[:, None, :].to(x.dtype)
+        return x.transpose(1, 2)
+
+
 class RecurrentEncoder(nn.Module):
     """Bidirectional LSTM/GRU over padded sequences, packed so padding never enters the state."""
 

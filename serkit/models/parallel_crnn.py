@@ -13,7 +13,9 @@ from typing import List, Optional, Tuple
 import torch
 from torch import nn
 
-from serkit.models.layers import AttentionPooling, ConvStack, RecurrentEncoder, lengths_to_mask, pooled_lengths
+from serkit.models.layers import (
+    AttentionPooling, ConvStack, RecurrentEncoder, TemporalConvStack, lengths_to_mask, pooled_lengths,
+)
 from serkit.models.registry import register
 
 
@@ -53,6 +55,12 @@ class ParallelCRNN(nn.Module):
         # Under CPU bfloat16 autocast (train.cpu_amp) only the band CNNs, where the cost is, run in
         # bfloat16; the recurrent encoder, pooling and classifier stay float32 (egs/emodb/TUNING.md T6).
         rnn_float32: bool = False
+        # The last prosody_dim feature columns are per-frame descriptors, not spectrum (the
+        # logmel_prosody front end appends openSMILE's 25 eGeMAPS descriptors): they get a branch of
+        # their own, 1-D convolutions over time (prosody_channels wide, the bands' time pooling),
+        # joined to the bands' frames before the BiLSTM. The bands split the columns before them.
+        prosody_dim: int = 0
+        prosody_channels: int = 64
 
         def __post_init__(self) -> None:
             if self.rnn not in ("lstm", "gru"):
@@ -63,11 +71,17 @@ class ParallelCRNN(nn.Module):
                 raise ValueError("num_bands must be >= 1")
             if not 0.0 <= self.dropout < 1.0:
                 raise ValueError("dropout must be in [0, 1)")
+            if self.prosody_dim < 0 or self.prosody_channels < 1:
+                raise ValueError("prosody_dim must be >= 0 and prosody_channels >= 1")
 
     def __init__(self, config: "ParallelCRNN.Config", input_dim: int, num_classes: int) -> None:
         super().__init__()
         self.config = config
-        self.bands = band_ranges(input_dim, config.num_bands, config.band_edges, config.band_overlap)
+        spectral_dim = input_dim - config.prosody_dim
+        if spectral_dim < config.num_bands:
+            raise ValueError(f"prosody_dim {config.prosody_dim} leaves {spectral_dim} of the {input_dim} feature "
+                             f"columns for {config.num_bands} bands: are the features logmel_prosody?")
+        self.bands = band_ranges(spectral_dim, config.num_bands, config.band_edges, config.band_overlap)
         pools = [tuple(p) for p in config.pools]
         self.branches = nn.ModuleList(
             ConvStack(end - start, config.channels, config.kernel, pools, config.activation, config.pool_first)
@@ -75,9 +89,14 @@ class ParallelCRNN(nn.Module):
         )
         self.projections = nn.ModuleList(nn.Linear(b.out_dim, config.branch_dim) for b in self.branches)
         self.time_stride = self.branches[0].time_stride
+        self.prosody = None
+        if config.prosody_dim:
+            self.prosody = TemporalConvStack(config.prosody_dim, config.prosody_channels, config.kernel,
+                                             [p[0] for p in pools], config.activation)
+            self.prosody_projection = nn.Linear(self.prosody.out_dim, config.branch_dim)
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = RecurrentEncoder(
-            config.branch_dim * len(self.bands), config.rnn_hidden, config.rnn_layers, config.rnn, config.dropout
+            config.branch_dim * (len(self.bands) + (self.prosody is not None)), config.rnn_hidden, config.rnn_layers, config.rnn, config.dropout
         )
         self.pooling = AttentionPooling(
             self.encoder.out_dim, config.attention_heads, config.attention_hidden, config.pooling == "attentive_stats"
@@ -85,11 +104,15 @@ class ParallelCRNN(nn.Module):
         self.classifier = nn.Linear(self.pooling.out_dim, num_classes)
 
     def frame_features(self, feats: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``[B, T, F]`` -> per-frame join of the band branches ``[B, T', K * branch_dim]``."""
+        """``[B, T, F]`` -> per-frame join of the band branches (and the prosody branch)
+        ``[B, T', K * branch_dim]``."""
         outs = [
             torch.relu(proj(branch(feats[:, :, start:end], lengths)))
             for (start, end), branch, proj in zip(self.bands, self.branches, self.projections)
         ]
+        if self.prosody is not None:
+            prosody = self.prosody(feats[:, :, feats.shape[2] - self.config.prosody_dim:], lengths)
+            outs.append(torch.relu(self.prosody_projection(prosody)))
         return torch.cat(outs, dim=-1)
 
     def encode(self, feats: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

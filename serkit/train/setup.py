@@ -48,6 +48,25 @@ def check_runs_without_dev(config: TrainConfig) -> None:
         )
 
 
+def check_feature_columns(config: TrainConfig, input_dim: int) -> None:
+    """Columns appended to the spectrum (``model.prosody_dim``: logmel_prosody's descriptors) are
+    not log power: frequency masks must stay off them, and feature-domain noise and reverberation,
+    which treat every column as log power, cannot mix them."""
+    prosody = int(config.model.options.get("prosody_dim", 0) or 0)
+    if not prosody:
+        return
+    spectral, sa = input_dim - prosody, config.data.spec_augment
+    if sa.enabled and sa.freq_masks and not 0 < sa.max_bin <= spectral:
+        raise ConfigError(f"model.prosody_dim {prosody}: the last {prosody} of the {input_dim} feature columns are "
+                          f"descriptors, not spectrum; set data.spec_augment.max_bin: {spectral} so frequency masks "
+                          f"stay on the spectrum")
+    for name in ("noise", "reverb"):
+        if getattr(config.data, name).enabled:
+            raise ConfigError(f"data.{name} mixes in the log-power domain, which the {prosody} descriptor columns "
+                              f"(model.prosody_dim) are not in: set data.{name}.enabled: false, or augment the "
+                              f"audio before feature extraction (utils/augment_data_dir.sh)")
+
+
 def check_text_config(config: TrainConfig) -> None:
     name = config.model.name
     if uses_text(name) and not config.data.text.enabled:

@@ -69,6 +69,7 @@ class Trainer:
         self.noise_bank = noise_bank
         self.metadata = dict(metadata or {})  # stored in every checkpoint (features, global CMVN stats)
         self.input_dim = int(self.train_set[0].feats.shape[1])
+        build.check_feature_columns(self.config, self.input_dim)
         self.tokenizer: Optional[Tokenizer] = None
         self.masks: Dict[str, torch.Tensor] = {}
         self.teacher: Optional[nn.Module] = None
