@@ -82,7 +82,7 @@ fi
 
 if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
   log "Stage 2: experiment data sets (serkit.bin.cross_corpus_sets, serkit.bin.pool_corpora)"
-  rm -rf data/pairs data/models
+  rm -rf data/pairs data/models && mkdir -p data/pairs data/models
   k=0
   for e in $experiments; do
     k=$((k + 1))
@@ -151,7 +151,7 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   fi
   # pairs scored with a model trained elsewhere (trained_on: a shared model, or an earlier pair with
   # the same training set) have exp/pair<k>/final.pt linked to it and are not trained again
-  for p in data/pairs/pair*/; do [ -f "$p/trained_on" ] || basename "$p"; done | sort -V > data/pairs/to_train
+  for p in data/pairs/pair*/; do if [ -d "$p" ] && [ ! -f "$p/trained_on" ]; then basename "$p"; fi; done | sort -V > data/pairs/to_train
   ntrain=$(wc -l < data/pairs/to_train)
   if [ "$ntrain" -gt 0 ]; then
     log "Stage 3: training $ntrain pair models ($train_config), $train_jobs at a time (logs: exp/log/train.*.log)"
