@@ -86,13 +86,15 @@ def test_recipe_pooled_row_pretraining_and_the_general_model(tmp_path):
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--nj", "1",
            "--experiments", "emodb:savee", "--pooled", "true", "--pretrain-for", "emodb", "--general", "true",
-           "--train-config", "conf/tiny.yaml"]
+           "--train-config", "conf/tiny.yaml", "--pretrain-config", "conf/tiny.yaml"]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pooled = load_checkpoint(recipe / "exp" / "pooled" / "final.pt")
     assert pooled["labels"] == ["angry", "bored", "sad", "surprise"]
     assert pooled["config"]["data"]["balance"] == "corpus_class"  # run.sh --models-balance: corpora sampled evenly
-    assert load_checkpoint(recipe / "exp" / "pretrain_emodb" / "final.pt")["labels"] == ["angry", "sad", "surprise"]
+    pretrained = load_checkpoint(recipe / "exp" / "pretrain_emodb" / "final.pt")
+    assert pretrained["labels"] == ["angry", "sad", "surprise"]
+    assert pretrained["config"]["data"]["balance"] == "none"  # --pretrain-balance: the corpora as they come
     models = {(d / "name").read_text().strip(): d for d in (recipe / "data" / "models").iterdir()}
     trained_on = set(read_table(models["pretrain_emodb"] / "train" / "utt2spk").values())
     assert trained_on and all(s.startswith("savee-") for s in trained_on)  # no emodb speaker in its pre-training
@@ -170,7 +172,7 @@ def test_recipe_trains_a_pretraining_model_alone(tmp_path):
         "train": {"max_epochs": 1, "early_stop_patience": 0, "average_best": 1}}))
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--nj", "1",
-           "--experiments", "", "--pretrain-for", "emodb", "--train-config", "conf/tiny.yaml"]
+           "--experiments", "", "--pretrain-for", "emodb", "--pretrain-config", "conf/tiny.yaml"]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (recipe / "exp" / "pretrain_emodb" / "final.pt").is_file()
@@ -217,3 +219,51 @@ def test_folds_train_on_other_corpora_too(tmp_path):
     bad = run_script([sys.executable, "-m", "serkit.bin.fold_variants", "--folds-dir", tmp_path / "folds",
                       "--train-extra", none], check=False)
     assert bad.returncode != 0 and "none of its labels ['bored']" in bad.stderr
+
+
+def test_a_recipe_has_its_pretraining_model_made_from_the_other_corpora(tmp_path):
+    """egs/savee's pretrain.sh (run.sh calls it before training): conf/train.yaml fine-tunes
+    ../cross_corpus/exp/pretrain_savee/final.pt; missing, it is trained there from the other
+    corpora's audio; without them the error says what to give; train_scratch.yaml needs nothing."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from conftest import TINY_RECIPE_CONFIG, copy_recipe, voiced_signal
+    from serkit.train.checkpoint import load_checkpoint
+
+    egs = tmp_path / "egs"
+    savee, cross = copy_recipe("savee", egs), copy_recipe("cross_corpus", egs)
+    copy_recipe("emodb", egs)  # ../cross_corpus prepares each corpus with its recipe's local/prepare_data.py
+    (cross / "conf" / "pretrain.yaml").write_text(TINY_RECIPE_CONFIG)
+    emodb_root, savee_root = tmp_path / "emodb", tmp_path / "savee"
+    (emodb_root / "wav").mkdir(parents=True)
+    savee_root.mkdir()
+    for k, (spk, letter) in enumerate((s, e) for s in ("03", "08", "09") for e in "WTN" for _ in range(2)):
+        sf.write(emodb_root / "wav" / f"{spk}a0{k % 2 + 1}{letter}a.wav", voiced_signal(0.6, seed=k), 16000)
+    for k, (spk, code) in enumerate((s, c) for s in ("DC", "JE") for c in ("a", "sa", "n")):
+        sf.write(savee_root / f"{spk}_{code}01.flac", voiced_signal(0.6, seed=50 + k), 16000)
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    model = cross / "exp" / "pretrain_savee" / "final.pt"
+
+    def pretrain(*args):
+        return subprocess.run(["./pretrain.sh", "--corpus", "savee", "--nj", "1", "--savee-root", str(savee_root), *args],
+                              cwd=savee, env=env, capture_output=True, text=True)
+
+    proc = pretrain("--train-configs", "conf/train_scratch.yaml conf/train_crnn.yaml")
+    assert proc.returncode == 0 and not model.exists()  # nothing fine-tunes it: nothing to do
+    proc = pretrain("--train-configs", "conf/train.yaml")
+    assert proc.returncode == 1 and not model.exists()
+    assert "conf/train.yaml fine-tunes ../cross_corpus/exp/pretrain_savee/final.pt" in proc.stderr
+    assert "--emodb-root DIR --crema-d-root DIR" in proc.stderr and "conf/train_scratch.yaml" in proc.stderr
+    proc = pretrain("--train-configs", "conf/train.yaml", "--emodb-root", str(emodb_root))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    pretrained = load_checkpoint(model)
+    assert pretrained["labels"] == ["angry", "neutral", "sad"]  # EmoDB's, on the canonical names
+    assert pretrained["config"]["data"]["balance"] == "none"
+    speakers = set(read_table(cross / "data" / "models" / "model1" / "train" / "utt2spk").values())
+    assert speakers and all(s.startswith("emodb-") for s in speakers)  # no SAVEE speaker in it
+    mtime = model.stat().st_mtime
+    assert pretrain("--train-configs", "conf/train.yaml").returncode == 0 and model.stat().st_mtime == mtime

@@ -13,14 +13,16 @@
 # scored on each corpus's held-out speakers, deciding among that corpus's labels (the matrix's
 # "pooled" row, beside the within-corpus diagonal on the same speakers).
 # --pretrain-for "emodb savee" trains, for each corpus named, a model on all the OTHER corpora
-# (exp/pretrain_<corpus>/final.pt): what egs/<corpus>/conf/train_pretrained.yaml fine-tunes on
-# that corpus's own folds (no speaker of the corpus is in it).
+# (exp/pretrain_<corpus>/final.pt, with --pretrain-config and --pretrain-balance): what
+# egs/<corpus>/conf/train.yaml fine-tunes on that corpus's own folds (no speaker of the corpus
+# is in it); the corpus's run.sh calls this recipe for it (--experiments "" --stop-stage 3).
 # --general true adds a model trained on every speaker of every corpus given (dev speakers for
 # model selection only), exported in stage 6 (ONNX and INT8; the card lists the corpora, labels
 # and this run's cross-corpus figures): the model for users without labelled data of their own.
-# The shared models (pooled, pretrain, general) sample each corpus, and each class within it, an
-# equal share of every epoch (--models-balance corpus_class: serkit.bin.pool_corpora's utt2corpus;
-# "none" draws utterances as they come, so the largest corpus dominates).
+# The pooled and general models sample each corpus, and each class within it, an equal share of
+# every epoch (--models-balance corpus_class: serkit.bin.pool_corpora's utt2corpus; "none" draws
+# utterances as they come, so the largest corpus dominates); the pre-training models draw them as
+# they come (--pretrain-balance none: issue 13's T11, egs/savee/TUNING.md).
 # Stages: 0 data preparation, 1 features and per-speaker CMVN, 2 experiment data sets,
 # 3 training (serkit.bin.train), 4 scoring (serkit.bin.predict, compute_metrics),
 # 5 RESULTS.md (serkit.bin.cross_corpus_results: the train x test UA matrix),
@@ -48,7 +50,9 @@ test_speakers=1     # held-out speakers of a corpus on the diagonal and in the p
 pooled=false
 pretrain_for=""
 general=false
-models_balance=corpus_class   # data.balance of the shared models: corpus_class | corpus | sampler | none
+models_balance=corpus_class   # data.balance of the pooled and general models: corpus_class | corpus | sampler | none
+pretrain_config=conf/pretrain.yaml   # the pre-training models' config (a fixed schedule)
+pretrain_balance=none                # and their data.balance
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*"; }
@@ -109,6 +113,7 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     python -m serkit.bin.pool_corpora --labels "$labels" --corpora "$corpora" --dev-speakers "$dev_speakers" \
       --hold-out-first "$test_speakers" --out "data/models/model$m"
     echo pooled > "data/models/model$m/name"
+    echo "$train_config" > "data/models/model$m/config"; echo "$models_balance" > "data/models/model$m/balance"
     for c in $corpora; do  # the pooled row: each corpus's held-out speakers on that corpus's labels
       k=$((k + 1))
       mkdir -p "data/pairs/pair$k"
@@ -125,14 +130,16 @@ if [ ${stage} -le 2 ] && [ ${stop_stage} -ge 2 ]; then
     python -m serkit.bin.pool_corpora --labels "$labels" --corpora "$corpora" --dev-speakers "$dev_speakers" \
       --out "data/models/model$m"
     echo general > "data/models/model$m/name"
+    echo "$train_config" > "data/models/model$m/config"; echo "$models_balance" > "data/models/model$m/balance"
   fi
   for c in $pretrain_for; do
     [[ " $corpora " == *" $c "* ]] || { echo "$0: --pretrain-for $c needs --${c//_/-}-root DIR" >&2; exit 1; }
     m=$((m + 1))
-    others=$(for o in $corpora; do [ "$o" != "$c" ] && echo "$o"; done | tr '\n' ' ')
+    others=$(for o in $corpora; do if [ "$o" != "$c" ]; then echo "$o"; fi; done | tr "\n" " ")
     python -m serkit.bin.pool_corpora --labels "$labels" --corpora "$others" --dev-speakers "$dev_speakers" \
       --out "data/models/model$m"
     echo "pretrain_$c" > "data/models/model$m/name"
+    echo "$pretrain_config" > "data/models/model$m/config"; echo "$pretrain_balance" > "data/models/model$m/balance"
   done
 fi
 npairs=$(ls -d data/pairs/pair*/ 2>/dev/null | wc -l || true)  # pipefail: no match is 0, not an exit
@@ -142,12 +149,12 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
   # threads per job: the cores left idle when there are fewer jobs than --train-jobs go to the jobs
   threads() { local n=$1; [ "$n" -lt "$train_jobs" ] && echo $((train_jobs / (n > 0 ? n : 1))) || echo 1; }
   if [ "$nmodels" -gt 0 ]; then
-    log "Stage 3: training $nmodels shared models ($train_config, data.balance $models_balance), $train_jobs at a time (logs: exp/log/train_model.*.log)"
+    log "Stage 3: training $nmodels shared models (data/models/model*/{name,config,balance}), $train_jobs at a time (logs: exp/log/train_model.*.log)"
     $train_cmd --max-jobs-run "$train_jobs" JOB=1:"$nmodels" exp/log/train_model.JOB.log \
-      python -m serkit.bin.train --config "$train_config" --labels data/models/modelJOB/labels.txt \
+      python -m serkit.bin.train --config \$\(cat data/models/modelJOB/config\) --labels data/models/modelJOB/labels.txt \
         --train-data data/models/modelJOB/train --dev-data data/models/modelJOB/dev \
         --exp-dir exp/\$\(cat data/models/modelJOB/name\) --resume --override train.num_threads=$(threads "$nmodels") \
-        --override data.balance="$models_balance"
+        --override data.balance=\$\(cat data/models/modelJOB/balance\)
   fi
   # pairs scored with a model trained elsewhere (trained_on: a shared model, or an earlier pair with
   # the same training set) have exp/pair<k>/final.pt linked to it and are not trained again
