@@ -154,31 +154,6 @@ def test_recipe_trains_a_model_once_for_pairs_with_the_same_training_set(tmp_pat
     assert "| emodb | crema_d | angry sad |" in results and "| emodb | savee | angry sad |" in results
 
 
-def test_recipe_trains_a_pretraining_model_alone(tmp_path):
-    """--experiments "" with --pretrain-for: only the corpus recipes' pre-training model, no pairs."""
-    import os
-    import subprocess
-    from pathlib import Path
-
-    import yaml
-
-    from conftest import TINY_MODEL, copy_recipe, make_feature_dir
-
-    recipe = copy_recipe("cross_corpus", tmp_path / "egs")
-    make_feature_dir(recipe / "data", "emodb", speakers=("03", "08"), utts_per_spk=6, labels=("angry", "sad"), seed=1)
-    make_feature_dir(recipe / "data", "savee", speakers=("DC", "JE", "JK"), utts_per_spk=6, labels=("angry", "sad"), seed=2)
-    (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump({
-        "model": {"name": "parallel_crnn", **TINY_MODEL}, "data": {"batch_size": 8, "max_frames": 60},
-        "train": {"max_epochs": 1, "early_stop_patience": 0, "average_best": 1}}))
-    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--nj", "1",
-           "--experiments", "", "--pretrain-for", "emodb", "--pretrain-config", "conf/tiny.yaml"]
-    proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert (recipe / "exp" / "pretrain_emodb" / "final.pt").is_file()
-    assert not list((recipe / "data" / "pairs").glob("pair*"))
-
-
 def test_folds_train_on_other_corpora_too(tmp_path):
     """fold_variants --train-extra (ser.sh --train-extra): every fold trains on its own speakers plus
     the other corpora, less their labels the fold lacks; utt2corpus lets training balance corpora."""
@@ -265,5 +240,6 @@ def test_a_recipe_has_its_pretraining_model_made_from_the_other_corpora(tmp_path
     assert pretrained["config"]["data"]["balance"] == "none"
     speakers = set(read_table(cross / "data" / "models" / "model1" / "train" / "utt2spk").values())
     assert speakers and all(s.startswith("emodb-") for s in speakers)  # no SAVEE speaker in it
+    assert not list((cross / "data" / "pairs").glob("pair*"))  # --experiments "": the model alone
     mtime = model.stat().st_mtime
     assert pretrain("--train-configs", "conf/train.yaml").returncode == 0 and model.stat().st_mtime == mtime
