@@ -42,8 +42,9 @@ for c in emodb savee crema_d ravdess tess iemocap; do
   [ "$c" != "$corpus" ] && others=$((others + 1))
 done
 if [ "$others" -eq 0 ]; then
+  example=$(for c in emodb savee crema_d; do if [ "$c" != "$corpus" ]; then echo -n "--${c//_/-}-root DIR "; fi; done)
   echo "$0: $(grep -lsF "init_from: $model" $train_configs | tr '\n' ' ')fine-tunes $model, a model pre-trained on" \
-    "other corpora, which does not exist yet: give their audio (e.g. --emodb-root DIR --crema-d-root DIR) to" \
+    "other corpora, which does not exist yet: give their audio (e.g. ${example% }) to" \
     "train it (../cross_corpus/run.sh --pretrain-for $corpus; about 20 min on 2 cores), or train from scratch" \
     "with --train-configs conf/train_scratch.yaml" >&2
   exit 1
