@@ -348,3 +348,38 @@ def test_predict_flags_digital_silence(models, tmp_path):
     assert "1 utterances are silent (below -60 dBFS RMS), e.g. 'spkA-u01'" in proc.stderr
     assert "(1 silent:" in proc.stdout
     assert len(read_table(tmp_path / "dec" / "utt2pred")) == 6  # still predicted, and flagged
+
+
+def test_a_prosody_model_recognises_files_and_streams(tmp_path):
+    """A model on logmel_prosody features (openSMILE descriptors appended) works offline and in
+    streaming: each window's features computed as a file's are, windows equal to offline spans."""
+    pytest.importorskip("opensmile", reason="the baseline extra (openSMILE) is not installed")
+    from conftest import DIM, TINY_MODEL, utterances
+    from serkit.feats.cmvn import accumulate
+    from serkit.feats.config import FeatureConfig, LogMelProsodyConfig
+    from serkit.feats.frontends import build_frontend
+    from serkit.infer import Recognizer, StreamingRecognizer
+    from serkit.models import build_model
+    from serkit.utils.config import to_dict
+
+    fconf = FeatureConfig(feat_type="logmel_prosody", logmel_prosody=LogMelProsodyConfig(num_mel_bins=DIM, n_fft=512))
+    frontend = build_frontend(fconf)
+    torch.manual_seed(0)
+    options = {**TINY_MODEL, "prosody_dim": 25}
+    model = build_model("parallel_crnn", options, DIM + 25, len(LABELS))
+    torch.save({"model": model.state_dict(), "model_name": "parallel_crnn", "model_options": options, "labels": LABELS,
+                "input_dim": DIM + 25, "config": {"data": {"cmvn": True, "norm_vars": True}},
+                "feats_type": "logmel_prosody", "feats_config": to_dict(fconf),
+                "global_cmvn": accumulate(frontend(s) for s in utterances()), "epoch": 1}, tmp_path / "final.pt")
+    rec = Recognizer.from_checkpoint(tmp_path / "final.pt")
+    samples = voiced_signal(2.6, seed=3, f0=200)
+    offline = rec.predict(samples)
+    assert offline.label in LABELS and abs(sum(offline.posteriors.values()) - 1) < 1e-4
+    stream = StreamingRecognizer(rec, window=1.0, hop=0.5)
+    events = [e for k in range(0, len(samples), 1600) for e in stream.push(samples[k:k + 1600])]  # 0.1 s blocks
+    assert len(events) == 4
+    for event in events:
+        span = samples[int(round(event.start * 16000)):int(round(event.end * 16000))]
+        assert max(abs(event.posteriors[k] - rec.predict(span).posteriors[k]) for k in LABELS) < TOL
+    with pytest.raises(SerkitError, match="running CMVN is not supported for it"):
+        StreamingRecognizer(rec, window=1.0, hop=0.5, cmvn="running")

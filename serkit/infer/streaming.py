@@ -84,11 +84,17 @@ class StreamingRecognizer:
         if fconf.feat_type == "pcen":
             raise SerkitError("streaming cannot compute PCEN window by window (its smoother carries state across "
                               "frames); use serkit-infer, or a log-mel model")
-        if fconf.feat_type != "logmel" and not getattr(fconf, fconf.feat_type).snip_edges:
+        if not getattr(getattr(fconf, fconf.feat_type), "snip_edges", True):  # the log-mel front ends always snip
             raise SerkitError(f"streaming needs frames that do not depend on the end of the audio; the model's "
                               f"{fconf.feat_type} config has snip_edges false")
         if cmvn not in ("global", "running"):
             raise SerkitError(f"streaming CMVN '{cmvn}' is not global or running")
+        # openSMILE's descriptors (logmel_prosody) depend on the audio around each frame (pitch over 60 ms,
+        # smoothing over 3 frames): each window's features are computed from its own audio, as a file's
+        self.per_window = fconf.feat_type == "logmel_prosody"
+        if self.per_window and cmvn == "running":
+            raise SerkitError("streaming a logmel_prosody model computes each window's features from its audio; "
+                              "running CMVN is not supported for it: use --cmvn global")
         self.rec, self.rate = recognizer, rate
         self.win, self.shift = meta.frame_samples()
         hop_frames = max(1, int(round(hop * rate / self.shift)))
@@ -120,9 +126,12 @@ class StreamingRecognizer:
         if len(self._pending) < self.win:
             return
         count = 1 + (len(self._pending) - self.win) // self.shift
-        feats = self.rec.frontend(self._pending[: (count - 1) * self.shift + self.win])
+        chunk = self._pending[: (count - 1) * self.shift + self.win]
         self._pending = self._pending[count * self.shift:]
         self._frames_done += count
+        if self.per_window:  # computed in _event, from the window's audio
+            return
+        feats = self.rec.frontend(chunk)
         if self.cmvn == "running":
             self._stats = accumulate([feats], self._stats)
         else:
@@ -139,8 +148,12 @@ class StreamingRecognizer:
         return mats
 
     def _event(self, first: int, count: int, start_sample: int, end_sample: int, t0: float, partial: bool) -> StreamEvent:
-        post = self.rec.posteriors([self._window(first, count)])[0]
         span = self._audio[start_sample - self._audio0: end_sample - self._audio0]
+        if self.per_window:
+            mats = self.rec.normalize(self.rec.frontend(span), (self._mean, self._std))
+        else:
+            mats = self._window(first, count)
+        post = self.rec.posteriors([mats])[0]
         latency = (time.perf_counter() - t0) * 1000
         self.stats.latencies_ms.append(latency)
         return StreamEvent(
