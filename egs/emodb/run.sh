@@ -8,6 +8,9 @@
 # are the shared recipe body (../TEMPLATE/ser.sh: augmentation, features, folds, training,
 # baseline, scoring, results); options after -- go to it, e.g.
 #   ./run.sh --emodb-root DIR -- --noise-root NOISE --robust-snrs "20 10 5 0" --export-configs conf/train.yaml
+# Configs that fine-tune a model pre-trained on other corpora (train.init_from
+# ../cross_corpus/exp/pretrain_emodb/final.pt, e.g. conf/tuning/t11_pretrained_fixed_ensemble3.yaml)
+# have ./pretrain.sh train it first from --savee-root and --crema-d-root, unless it exists.
 # Pruned and distilled models (conf/train_pruned.yaml, conf/train_student.yaml) start from exp/train:
 # bench/deployment_emodb.sh trains, exports and compares them.
 . ./path.sh || exit 1
@@ -15,6 +18,8 @@
 set -euo pipefail
 
 emodb_root=
+savee_root=       # other corpora, for configs that fine-tune a model pre-trained on them
+crema_d_root=
 stage=0
 stop_stage=100
 nj=2
@@ -32,6 +37,11 @@ if [ ${stage} -le 0 ] && [ ${stop_stage} -ge 0 ]; then
   echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Stage 0: EmoDB data preparation from $emodb_root into data/all"
   python local/prepare_data.py "$emodb_root" data/all
   utils/validate_data_dir.sh --no-feats data/all
+fi
+
+if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
+  ./pretrain.sh --corpus emodb --train-configs "$train_configs" --nj "$nj" --train-jobs "$train_jobs" \
+    --emodb-root "$emodb_root" --savee-root "$savee_root" --crema-d-root "$crema_d_root"
 fi
 
 if [ ${stop_stage} -ge 1 ]; then
