@@ -1,4 +1,5 @@
 """The classical baseline (openSMILE functionals + SVM) on the recipe's folds."""
+import json
 import sys
 
 import numpy as np
@@ -126,6 +127,37 @@ def test_baseline_cli_scores_a_noisy_test_variant(tmp_path):
         preds = read_table(exp / f"fold{k}" / "decode_test_snr5" / "utt2pred")
         assert preds == {f"snr5-{u}": p for u, p in clean.items()}  # the same audio: the same decisions
         assert read_posteriors(exp / f"fold{k}" / "decode_test_snr5").utts == sorted(preds)
+
+
+def test_baseline_cli_trains_on_augmented_copies_too(tmp_path):
+    """--train-copy noise-=DIR: each fold's training utterances' copies join its training set, kept
+    with their source speaker in the inner folds; a prefix that matches nothing is an error."""
+    import argparse
+
+    from serkit.bin.baseline_svm import add_train_copies
+    from serkit.errors import SerkitError
+
+    d = make_data_dir(tmp_path, "all", speakers=("s1", "s2", "s3"), utts_per_spk=6, seconds=0.5)
+    copy = tmp_path / "all_noise"
+    copy.mkdir()
+    for name in ("wav.scp", "utt2spk", "utt2emo"):  # the same audio under noise- ids, as augment_data_dir writes
+        rows = [line.split(maxsplit=1) for line in (d / name).read_text().splitlines()]
+        (copy / name).write_text("".join(f"noise-{u} {'noise-' + v if name == 'utt2spk' else v}\n" for u, v in rows))
+    run_script([sys.executable, "-m", "serkit.bin.data_dir", "fix", copy])
+    run_script([sys.executable, "-m", "serkit.bin.make_folds", "--scheme", "loso", "--dev-speakers", "0", d, tmp_path / "folds"])
+    for exp, extra in ((tmp_path / "clean", []), (tmp_path / "mc", ["--train-copy", f"noise-={copy}"])):
+        run_script([sys.executable, "-m", "serkit.bin.baseline_svm", "--feature-set", "eGeMAPSv02", *extra, d,
+                    tmp_path / "folds", exp])
+    clean = json.loads((tmp_path / "clean" / "model_info.json").read_text())["per_fold"]
+    mc = json.loads((tmp_path / "mc" / "model_info.json").read_text())
+    assert mc["train_copies"] == [f"noise-={copy}"]
+    assert all(mc["per_fold"][f]["train_utterances"] == 2 * clean[f]["train_utterances"] == 24 for f in clean)
+    args = argparse.Namespace(feature_set="eGeMAPSv02", no_speaker_norm=False)
+    utt2emo, utt2spk = read_table(d / "utt2emo"), read_table(d / "utt2spk")
+    feats, emo, groups = add_train_copies([f"noise-={copy}"], {}, utt2emo, utt2spk, tmp_path / "mc" / "functionals", args)
+    assert len(feats) == 18 and all(groups[f"noise-{u}"] == utt2spk[u] and emo[f"noise-{u}"] == utt2emo[u] for u in utt2spk)
+    with pytest.raises(SerkitError, match="no utterance of .* is 'sp1.1-<utt>'"):
+        add_train_copies([f"sp1.1-={copy}"], {}, utt2emo, utt2spk, tmp_path / "mc" / "functionals", args)
 
 
 def test_constant_functionals_get_sklearns_gamma():

@@ -45,6 +45,8 @@
 #                               train) added to every fold's training set (multi-corpus training) [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
 #   --baseline true|false       run stage 5 [true]
+#   --svm-train-aug true|false  the baseline SVM also trains on stage 1's training copies (--noise-aug,
+#                               --speed-perturb): multi-condition functionals [false]
 #   --fusion true|false         stage 6 also scores each model fused with the baseline, posteriors averaged
 #                               (<config>+svm) [true; needs the baseline]
 #   --export-configs "F ..."    training configs whose models stage 7 exports [none]
@@ -79,6 +81,7 @@ robust_snrs=
 robust_rt60s=
 train_configs=conf/train.yaml
 baseline=true
+svm_train_aug=false
 fusion=true
 export_configs=
 exp=exp
@@ -218,7 +221,8 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
     else
       # and on each noisy / reverberated copy of the test sets (--robust-snrs, --robust-rt60s)
       python -m serkit.bin.baseline_svm --jobs "$nj" "data/$base_data" "$fdir" "$exp/$base_tag" \
-        $(for spec in $test_variants; do v=${spec#*=}; echo "--test-variant ${spec%%=*}=${v%%:*}"; done)
+        $(for spec in $test_variants; do v=${spec#*=}; echo "--test-variant ${spec%%=*}=${v%%:*}"; done) \
+        $([ "$svm_train_aug" = true ] && for spec in $train_aug; do echo "--train-copy ${spec#*:}=${spec%%:*}"; done)
     fi
   else
     log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"

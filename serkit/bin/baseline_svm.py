@@ -12,6 +12,11 @@ the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` fits N folds a
 ``--test-variant NAME=DATA_DIR`` (repeatable) also scores each fold's SVM on ``fold<k>/test_NAME``
 (a noisy or reverberated copy of its test set, serkit.bin.fold_variants), with functionals of
 ``DATA_DIR`` standardised per (noisy) speaker, into ``fold<k>/decode_test_NAME``.
+
+``--train-copy PREFIX=DATA_DIR`` (repeatable) trains every fold's SVM on augmented copies as well
+(multi-condition training: ser.sh's noisy training copies, ids ``PREFIX<utt>``): each training
+utterance's copy joins its fold's training set, standardised per copied speaker as the noisy test
+sets are, and kept with its source speaker in the inner folds that choose C.
 """
 from __future__ import annotations
 
@@ -45,6 +50,33 @@ def write_decode(out: Path, decisions, classes, posteriors) -> None:
             writer.write(utt, post)
 
 
+def add_train_copies(specs, feats, utt2emo, utt2spk, fdir: Path, args):
+    """Functionals of each ``PREFIX=DATA_DIR`` copy added to ``feats`` and ``utt2emo``; the speaker
+    groups of the inner folds with each copy under its source speaker."""
+    feats, utt2emo, groups = dict(feats), dict(utt2emo), dict(utt2spk)
+    for spec in specs:
+        prefix, sep, cdir = spec.partition("=")
+        if not sep or not prefix or not cdir:
+            raise SerkitError(f"--train-copy '{spec}': expected PREFIX=DATA_DIR (e.g. noise-=data/all_noise)")
+        name = prefix.strip("-_") or "copy"
+        cfeats = extract_functionals(cdir, fdir / f"{args.feature_set}_{name}.ark", fdir / f"{args.feature_set}_{name}.scp",
+                                     args.feature_set)
+        c2spk = dict(DataDir(cdir).table("utt2spk"))
+        if not args.no_speaker_norm:
+            cfeats = standardise_per_speaker(cfeats, c2spk)
+        used = 0
+        for utt, vec in cfeats.items():
+            src = utt[len(prefix):] if utt.startswith(prefix) else None
+            if src in utt2emo:
+                feats[utt], utt2emo[utt], groups[utt] = vec, utt2emo[src], utt2spk[src]
+                used += 1
+        if not used:
+            raise SerkitError(f"--train-copy {spec}: no utterance of {cdir} is '{prefix}<utt>' for an utterance "
+                              f"of the data directory; check the prefix")
+        logger.info("training copies %s: %d utterances (%d of %s not matched)", prefix, used, len(cfeats) - used, cdir)
+    return feats, utt2emo, groups
+
+
 def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--feature-set", default="ComParE_2016")
@@ -52,6 +84,8 @@ def main(argv: List[str]) -> int:
     p.add_argument("--jobs", type=int, default=1, help="folds fitted at once [1]")
     p.add_argument("--test-variant", action="append", default=[], metavar="NAME=DATA_DIR",
                    help="also score fold<k>/test_NAME, functionals from DATA_DIR (repeatable)")
+    p.add_argument("--train-copy", action="append", default=[], metavar="PREFIX=DATA_DIR",
+                   help="augmented copies (ids PREFIX<utt>) that join each fold's training set (repeatable)")
     p.add_argument("data_dir")
     p.add_argument("folds_dir")
     p.add_argument("exp_dir")
@@ -68,6 +102,7 @@ def main(argv: List[str]) -> int:
     utt2emo, utt2spk = dict(d.table("utt2emo")), dict(d.table("utt2spk"))
     if not args.no_speaker_norm:
         feats = standardise_per_speaker(feats, utt2spk)
+    feats, utt2emo, groups = add_train_copies(args.train_copy, feats, utt2emo, utt2spk, fdir, args)
     variants = {}
     for spec in args.test_variant:
         name, sep, vdir = spec.partition("=")
@@ -77,6 +112,7 @@ def main(argv: List[str]) -> int:
                                      args.feature_set)
         variants[name] = vfeats if args.no_speaker_norm else standardise_per_speaker(vfeats, dict(DataDir(vdir).table("utt2spk")))
     extract_seconds = time.perf_counter() - start
+    copies = [spec.partition("=")[::2] for spec in args.train_copy]
     kernel = RbfKernel(feats)  # squared distances of all utterances, once for every fold and C
     logger.info("RBF kernel distances of %d utterances in %.0f s", len(feats), time.perf_counter() - start - extract_seconds)
     folds = sorted((f for f in Path(args.folds_dir).glob("fold*") if f.is_dir()), key=lambda f: int(f.name[4:]))
@@ -86,7 +122,8 @@ def main(argv: List[str]) -> int:
 
     def run_fold(fold: Path):
         sets = {s: (DataDir(fold / s).utts if (fold / s).is_dir() else []) for s in ("train", "dev", "test")}
-        result = train_and_predict(kernel, utt2emo, sets["train"], sets["dev"], sets["test"], utt2spk)
+        train = sets["train"] + [p + u for p, _ in copies for u in sets["train"] if p + u in feats]
+        result = train_and_predict(kernel, utt2emo, train, sets["dev"], sets["test"], groups)
         for name, vfeats in variants.items():
             vtest = DataDir(fold / f"test_{name}")  # an error naming the folder when fold_variants did not make it
             missing = [u for u in vtest.utts if u not in vfeats]
@@ -102,11 +139,12 @@ def main(argv: List[str]) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for fold, (result, test) in zip(folds, pool.map(run_fold, folds)):
             write_decode(exp / fold.name / "decode_test", result.decisions, result.classes, zip(test, result.posteriors))
-            chosen[fold.name] = {"C": result.c, "temperature": round(result.temperature, 4), "chosen_on": result.selection}
+            chosen[fold.name] = {"C": result.c, "temperature": round(result.temperature, 4), "chosen_on": result.selection,
+                                 "train_utterances": len(result.fit_utts)}
             logger.info("%s: C=%g, posterior temperature %.3g (chosen on %s), %d test utterances", fold.name, result.c,
                         result.temperature, result.selection, len(result.decisions))
     info = {"model": f"openSMILE {args.feature_set} + RBF SVM", "feature_set": args.feature_set,
-            "speaker_norm": not args.no_speaker_norm, "per_fold": chosen, "test_variants": sorted(variants),
+            "speaker_norm": not args.no_speaker_norm, "train_copies": args.train_copy, "per_fold": chosen, "test_variants": sorted(variants),
             "seconds": time.perf_counter() - start, "extract_seconds": extract_seconds}
     (exp / "model_info.json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"baseline_svm: {len(folds)} folds scored in {info['seconds']:.0f} s; predictions under {exp}/fold*/decode_test")
