@@ -107,15 +107,20 @@ def test_predict_more_scores_new_vectors_with_the_folds_svm():
     assert predict_more(RbfKernel(feats), result, noisy)[0] == list(ref.predict(noisy))
 
 
+def _prefixed_copy(src, dst, prefix):
+    """The same audio under ``prefix`` ids and speakers, as augment_data_dir.sh writes a copy."""
+    dst.mkdir()
+    for name in ("wav.scp", "utt2spk", "utt2emo"):
+        rows = [line.split(maxsplit=1) for line in (src / name).read_text().splitlines()]
+        (dst / name).write_text("".join(f"{prefix}{u} {prefix + v if name == 'utt2spk' else v}\n" for u, v in rows))
+    run_script([sys.executable, "-m", "serkit.bin.data_dir", "fix", dst])  # sorts, writes spk2utt
+    return dst
+
+
 def test_baseline_cli_scores_a_noisy_test_variant(tmp_path):
     """--test-variant snr5=DIR: each fold's SVM also decides fold<k>/test_snr5 (fold_variants)."""
     d = make_data_dir(tmp_path, "all", speakers=("s1", "s2", "s3"), utts_per_spk=6, seconds=0.5)
-    noisy = tmp_path / "all_snr5"
-    noisy.mkdir()
-    for name in ("wav.scp", "utt2spk", "utt2emo"):  # the same audio under snr5- ids, as augment_data_dir writes
-        rows = [line.split(maxsplit=1) for line in (d / name).read_text().splitlines()]
-        (noisy / name).write_text("".join(f"snr5-{u} {'snr5-' + v if name == 'utt2spk' else v}\n" for u, v in rows))
-    run_script([sys.executable, "-m", "serkit.bin.data_dir", "fix", noisy])  # sorts, writes spk2utt
+    noisy = _prefixed_copy(d, tmp_path / "all_snr5", "snr5-")
     run_script([sys.executable, "-m", "serkit.bin.make_folds", "--scheme", "loso", "--dev-speakers", "0", d, tmp_path / "folds"])
     run_script([sys.executable, "-m", "serkit.bin.fold_variants", "--folds-dir", tmp_path / "folds",
                 "--test-variant", f"snr5={noisy}:snr5-"])
@@ -138,12 +143,7 @@ def test_baseline_cli_trains_on_augmented_copies_too(tmp_path):
     from serkit.errors import SerkitError
 
     d = make_data_dir(tmp_path, "all", speakers=("s1", "s2", "s3"), utts_per_spk=6, seconds=0.5)
-    copy = tmp_path / "all_noise"
-    copy.mkdir()
-    for name in ("wav.scp", "utt2spk", "utt2emo"):  # the same audio under noise- ids, as augment_data_dir writes
-        rows = [line.split(maxsplit=1) for line in (d / name).read_text().splitlines()]
-        (copy / name).write_text("".join(f"noise-{u} {'noise-' + v if name == 'utt2spk' else v}\n" for u, v in rows))
-    run_script([sys.executable, "-m", "serkit.bin.data_dir", "fix", copy])
+    copy = _prefixed_copy(d, tmp_path / "all_noise", "noise-")
     run_script([sys.executable, "-m", "serkit.bin.make_folds", "--scheme", "loso", "--dev-speakers", "0", d, tmp_path / "folds"])
     for exp, extra in ((tmp_path / "clean", []), (tmp_path / "mc", ["--train-copy", f"noise-={copy}"])):
         run_script([sys.executable, "-m", "serkit.bin.baseline_svm", "--feature-set", "eGeMAPSv02", *extra, d,
