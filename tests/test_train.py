@@ -345,6 +345,19 @@ def test_fine_tuning_from_a_model_with_other_labels_starts_a_fresh_classifier(tm
     tuned.fit()
 
 
+def test_fine_tuning_refuses_weights_trained_in_another_layout(tmp_path, dirs):
+    """Time pooling and block order change no weight's shape: loading would succeed and compute
+    something else, so it is an error that names the options."""
+    torch.set_num_threads(1)
+    _trainer(_config(tmp_path, train__max_epochs=1), tmp_path / "pre", dirs).fit()
+    model = dict(TINY["model"], pools=[[1, 2], [1, 2]], pool_first=True)
+    config = _config(tmp_path, train__max_epochs=1, train__init_from=str(tmp_path / "pre" / "final.pt"))
+    config.model.options.update(pools=model["pools"], pool_first=True)
+    with pytest.raises(SerkitError, match=r"another layout \(pools: \[\[2, 2\], \[1, 2\]\] -> \[\[1, 2\], \[1, 2\]\]; "
+                                          r"pool_first: False -> True\)"):
+        _trainer(config, tmp_path / "ft", dirs)
+
+
 def test_distillation_uses_the_teacher(tmp_path, dirs):
     torch.set_num_threads(1)
     _trainer(_config(tmp_path, train__max_epochs=2), tmp_path / "teacher" / "fold2", dirs).fit()

@@ -149,6 +149,11 @@ def load_initial_weights(model: nn.Module, template: str, skip: Sequence[str], l
             f"train.init_from {template} was trained on labels {state['labels']}, this run has {list(labels)}: "
             f"set train.init_skip: [classifier] to start its classifier afresh"
         )
+    changed = layout_changes(model, state)
+    if changed:
+        raise SerkitError(f"train.init_from {template}: its weights fit this model but were trained in another "
+                          f"layout ({'; '.join(changed)}), so they would compute something else: give the model "
+                          f"section the checkpoint's values")
     weights = {k: v for k, v in state["model"].items() if not any(k.startswith(p) for p in skip)}
     try:
         missing, unexpected = model.load_state_dict(weights, strict=False)
@@ -159,6 +164,27 @@ def load_initial_weights(model: nn.Module, template: str, skip: Sequence[str], l
                           f"unexpected {sorted(unexpected)[:3]})")
     fresh = sorted({k.split(".")[0] for k in missing})
     logger.info("weights from %s%s", path, f"; fresh: {', '.join(fresh)}" if fresh else "")
+
+
+# Model options that change what the weights compute without changing their shapes
+LAYOUT_OPTIONS = ("pools", "pool_first", "activation", "rnn_float32")
+
+
+def layout_changes(model: nn.Module, state: Dict[str, Any]) -> List[str]:
+    """The :data:`LAYOUT_OPTIONS` in which ``model`` differs from the checkpoint ``state`` of the
+    same architecture (``option: checkpoint value -> this model's``)."""
+    from serkit.models.registry import MODELS
+
+    config = getattr(model, "config", None)
+    if config is None or type(model) is not MODELS.get(state.get("model_name")):
+        return []
+    try:
+        source = type(config)(**state.get("model_options", {}))
+    except (TypeError, ValueError):
+        return []
+    plain = lambda v: [list(x) if isinstance(x, (list, tuple)) else x for x in v] if isinstance(v, (list, tuple)) else v  # noqa: E731
+    return [f"{k}: {plain(getattr(source, k))} -> {plain(getattr(config, k))}" for k in LAYOUT_OPTIONS
+            if hasattr(config, k) and plain(getattr(source, k)) != plain(getattr(config, k))]
 
 
 def load_teacher(template: str, labels: Sequence[str], exp_dir: Path, device) -> nn.Module:
