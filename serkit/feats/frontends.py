@@ -63,6 +63,8 @@ class Frontend:
     """A front end: ``frontend(samples) -> [frames, dim]`` float32 numpy array, for mono float32
     samples in [-1, 1] at the config's rate (spectral subtraction first when the config asks)."""
 
+    frames_independent = True  # each frame from its own window of samples (streaming may compute chunk by chunk)
+
     def __init__(self, config: FeatureConfig) -> None:
         self.feat_type = config.feat_type
         self.config = getattr(config, config.feat_type)  # this front end's section
@@ -130,6 +132,8 @@ class PcenFrontend(LogMelFrontend):
 class LogMelProsodyFrontend(LogMelFrontend):
     """Log-mel, then openSMILE's prosody / voice-quality descriptors of the same frames
     (:class:`serkit.feats.config.LogMelProsodyConfig`)."""
+
+    frames_independent = False  # pitch over 60 ms windows, smoothing over 3 frames
 
     def __init__(self, config: FeatureConfig) -> None:
         super().__init__(config)

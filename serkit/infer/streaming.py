@@ -89,11 +89,11 @@ class StreamingRecognizer:
                               f"{fconf.feat_type} config has snip_edges false")
         if cmvn not in ("global", "running"):
             raise SerkitError(f"streaming CMVN '{cmvn}' is not global or running")
-        # openSMILE's descriptors (logmel_prosody) depend on the audio around each frame (pitch over 60 ms,
-        # smoothing over 3 frames): each window's features are computed from its own audio, as a file's
-        self.per_window = fconf.feat_type == "logmel_prosody"
+        # front ends whose frames depend on the audio around them (logmel_prosody's openSMILE descriptors):
+        # each window's features are computed from its own audio, as a file's
+        self.per_window = not recognizer.frontend.frames_independent
         if self.per_window and cmvn == "running":
-            raise SerkitError("streaming a logmel_prosody model computes each window's features from its audio; "
+            raise SerkitError(f"streaming a {fconf.feat_type} model computes each window's features from its audio; "
                               "running CMVN is not supported for it: use --cmvn global")
         self.rec, self.rate = recognizer, rate
         self.win, self.shift = meta.frame_samples()
@@ -129,7 +129,7 @@ class StreamingRecognizer:
         chunk = self._pending[: (count - 1) * self.shift + self.win]
         self._pending = self._pending[count * self.shift:]
         self._frames_done += count
-        if self.per_window:  # computed in _event, from the window's audio
+        if self.per_window:  # features computed in _event, from the window's audio
             return
         feats = self.rec.frontend(chunk)
         if self.cmvn == "running":

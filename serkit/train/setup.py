@@ -4,6 +4,7 @@ and a distillation teacher. :class:`serkit.train.trainer.Trainer` calls them in 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import random
 from contextlib import nullcontext
@@ -167,7 +168,7 @@ def load_initial_weights(model: nn.Module, template: str, skip: Sequence[str], l
 
 
 # Model options that change what the weights compute without changing their shapes
-LAYOUT_OPTIONS = ("pools", "pool_first", "activation", "rnn_float32")
+LAYOUT_OPTIONS = ("pools", "pool_first", "activation")
 
 
 def layout_changes(model: nn.Module, state: Dict[str, Any]) -> List[str]:
@@ -182,9 +183,9 @@ def layout_changes(model: nn.Module, state: Dict[str, Any]) -> List[str]:
         source = type(config)(**state.get("model_options", {}))
     except (TypeError, ValueError):
         return []
-    plain = lambda v: [list(x) if isinstance(x, (list, tuple)) else x for x in v] if isinstance(v, (list, tuple)) else v  # noqa: E731
-    return [f"{k}: {plain(getattr(source, k))} -> {plain(getattr(config, k))}" for k in LAYOUT_OPTIONS
-            if hasattr(config, k) and plain(getattr(source, k)) != plain(getattr(config, k))]
+    plain = {k: (json.loads(json.dumps(getattr(source, k))), json.loads(json.dumps(getattr(config, k))))
+             for k in LAYOUT_OPTIONS if hasattr(config, k)}  # tuples and lists alike
+    return [f"{k}: {a} -> {b}" for k, (a, b) in plain.items() if a != b]
 
 
 def load_teacher(template: str, labels: Sequence[str], exp_dir: Path, device) -> nn.Module:
