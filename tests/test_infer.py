@@ -350,26 +350,34 @@ def test_predict_flags_digital_silence(models, tmp_path):
     assert len(read_table(tmp_path / "dec" / "utt2pred")) == 6  # still predicted, and flagged
 
 
-def test_a_prosody_model_recognises_files_and_streams(tmp_path):
-    """A model on logmel_prosody features (openSMILE descriptors appended) works offline and in
-    streaming: each window's features computed as a file's are, windows equal to offline spans."""
-    pytest.importorskip("opensmile", reason="the baseline extra (openSMILE) is not installed")
+@pytest.mark.parametrize("feat_type", ["logmel_prosody", "pcen"])
+def test_context_dependent_front_ends_recognise_files_and_stream(feat_type, tmp_path):
+    """Models on front ends whose frames depend on the audio before them (openSMILE descriptors
+    appended to log-mel; PCEN's smoother) work offline and in streaming: each window's features
+    computed as a file's are, so windows equal offline spans."""
+    if feat_type == "logmel_prosody":
+        pytest.importorskip("opensmile", reason="the baseline extra (openSMILE) is not installed")
     from conftest import DIM, TINY_MODEL, utterances
     from serkit.feats.cmvn import accumulate
-    from serkit.feats.config import FeatureConfig, LogMelProsodyConfig
+    from serkit.feats.config import FeatureConfig, LogMelProsodyConfig, PcenConfig
     from serkit.feats.frontends import build_frontend
     from serkit.infer import Recognizer, StreamingRecognizer
     from serkit.models import build_model
     from serkit.utils.config import to_dict
 
-    fconf = FeatureConfig(feat_type="logmel_prosody", logmel_prosody=LogMelProsodyConfig(num_mel_bins=DIM, n_fft=512))
+    if feat_type == "pcen":
+        fconf, extra = FeatureConfig(feat_type="pcen", pcen=PcenConfig(num_mel_bins=DIM, n_fft=512)), 0
+    else:
+        fconf = FeatureConfig(feat_type="logmel_prosody", logmel_prosody=LogMelProsodyConfig(num_mel_bins=DIM, n_fft=512))
+        extra = 25
     frontend = build_frontend(fconf)
+    assert not frontend.frames_independent
     torch.manual_seed(0)
-    options = {**TINY_MODEL, "prosody_dim": 25}
-    model = build_model("parallel_crnn", options, DIM + 25, len(LABELS))
+    options = {**TINY_MODEL, "prosody_dim": extra}
+    model = build_model("parallel_crnn", options, DIM + extra, len(LABELS))
     torch.save({"model": model.state_dict(), "model_name": "parallel_crnn", "model_options": options, "labels": LABELS,
-                "input_dim": DIM + 25, "config": {"data": {"cmvn": True, "norm_vars": True}},
-                "feats_type": "logmel_prosody", "feats_config": to_dict(fconf),
+                "input_dim": DIM + extra, "config": {"data": {"cmvn": True, "norm_vars": True}},
+                "feats_type": feat_type, "feats_config": to_dict(fconf),
                 "global_cmvn": accumulate(frontend(s) for s in utterances()), "epoch": 1}, tmp_path / "final.pt")
     rec = Recognizer.from_checkpoint(tmp_path / "final.pt")
     samples = voiced_signal(2.6, seed=3, f0=200)

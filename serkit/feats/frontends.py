@@ -115,7 +115,10 @@ class LogMelFrontend(Frontend):
 
 class PcenFrontend(LogMelFrontend):
     """Mel power through per-channel energy normalisation (:class:`serkit.feats.config.PcenConfig`).
-    The smoother carries state from frame to frame: streaming cannot compute it window by window."""
+    The smoother carries state from frame to frame, from the first frame of the audio: streaming
+    computes each window's features from the window's own audio, as for a file of that span."""
+
+    frames_independent = False
 
     def compute(self, samples: np.ndarray) -> torch.Tensor:
         from scipy.signal import lfilter

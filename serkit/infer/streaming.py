@@ -81,16 +81,13 @@ class StreamingRecognizer:
         if fconf.denoise.enabled:
             raise SerkitError("streaming cannot run spectral subtraction (denoise.enabled), which needs the whole "
                               "recording; use serkit-infer on complete files")
-        if fconf.feat_type == "pcen":
-            raise SerkitError("streaming cannot compute PCEN window by window (its smoother carries state across "
-                              "frames); use serkit-infer, or a log-mel model")
         if not getattr(getattr(fconf, fconf.feat_type), "snip_edges", True):  # the log-mel front ends always snip
             raise SerkitError(f"streaming needs frames that do not depend on the end of the audio; the model's "
                               f"{fconf.feat_type} config has snip_edges false")
         if cmvn not in ("global", "running"):
             raise SerkitError(f"streaming CMVN '{cmvn}' is not global or running")
-        # front ends whose frames depend on the audio around them (logmel_prosody's openSMILE descriptors):
-        # each window's features are computed from its own audio, as a file's
+        # front ends whose frames depend on the audio around them (logmel_prosody's openSMILE descriptors,
+        # PCEN's smoother from the first frame): each window's features are computed from its own audio, as a file's
         self.per_window = not recognizer.frontend.frames_independent
         if self.per_window and cmvn == "running":
             raise SerkitError(f"streaming a {fconf.feat_type} model computes each window's features from its audio; "
