@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import make_data_dir, run_script
-from serkit.baseline.opensmile_svm import available, standardise_per_speaker
-from serkit.data.table import read_table
+from serkit.baseline.opensmile_svm import available, extract_functionals, standardise_per_speaker
+from serkit.data.table import read_table, write_table
+from serkit.feats.ark import load_scp
 from serkit.score.late_fusion import read_posteriors
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=f"baseline extra not installed ({available()})")
@@ -152,7 +153,7 @@ def test_baseline_cli_trains_on_augmented_copies_too(tmp_path):
     mc = json.loads((tmp_path / "mc" / "model_info.json").read_text())
     assert mc["train_copies"] == [f"noise-={copy}"]
     assert all(mc["per_fold"][f]["train_utterances"] == 2 * clean[f]["train_utterances"] == 24 for f in clean)
-    args = argparse.Namespace(feature_set="eGeMAPSv02", no_speaker_norm=False)
+    args = argparse.Namespace(feature_set="eGeMAPSv02", no_speaker_norm=False, jobs=2)
     utt2emo, utt2spk = read_table(d / "utt2emo"), read_table(d / "utt2spk")
     feats, emo, groups = add_train_copies([f"noise-={copy}"], {}, utt2emo, utt2spk, tmp_path / "mc" / "functionals", args)
     assert len(feats) == 18 and all(groups[f"noise-{u}"] == utt2spk[u] and emo[f"noise-{u}"] == utt2emo[u] for u in utt2spk)
@@ -219,3 +220,17 @@ def test_svm_without_dev_chooses_c_on_inner_speaker_folds():
     assert result.c == C_GRID[int(np.argmax(uas))]
     no_spk = train_and_predict(RbfKernel(feats), utt2emo, train, [], test)
     assert no_spk.selection == "none (C=1)" and no_spk.c == 1.0 and no_spk.temperature == 1.0
+
+
+def test_functionals_in_parallel_match_one_process_and_skip_unreadable_audio(tmp_path, caplog):
+    d = make_data_dir(tmp_path, "all", speakers=("s1", "s2"), utts_per_spk=5, seconds=0.4)
+    wav = read_table(d / "wav.scp")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    wav["s1-u02"] = str(tmp_path / "empty.wav")  # unreadable: skipped with a warning, in both modes
+    write_table(d / "wav.scp", wav)
+    one = extract_functionals(d, tmp_path / "one.ark", tmp_path / "one.scp", "eGeMAPSv02", jobs=1, chunk=3)
+    two = extract_functionals(d, tmp_path / "two.ark", tmp_path / "two.scp", "eGeMAPSv02", jobs=2, chunk=3)
+    assert "s1-u02" not in one and "s1-u02" not in two and "skipping 's1-u02'" in caplog.text
+    assert list(load_scp(tmp_path / "two.scp")) == list(load_scp(tmp_path / "one.scp")) == sorted(wav.keys() - {"s1-u02"})
+    for utt, vec in one.items():
+        np.testing.assert_array_equal(two[utt], vec)

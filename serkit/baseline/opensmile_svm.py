@@ -33,30 +33,67 @@ def available() -> Optional[str]:
     return ", ".join(missing) if missing else None
 
 
-def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", sample_rate: int = 16000) -> Dict[str, np.ndarray]:
-    """Utterance-level functionals of every utterance (cached in ``ark``/``scp``)."""
-    if Path(scp).is_file():
-        return load_scp(scp)
+_worker: Dict[str, Any] = {}
+
+
+def _start_worker(data_dir, feature_set: str, sample_rate: int) -> None:
+    """One openSMILE extractor and audio loader per process (neither is shared across processes)."""
     import opensmile
 
     try:
         fs = getattr(opensmile.FeatureSet, feature_set)
     except AttributeError:
         raise SerkitError(f"unknown openSMILE feature set '{feature_set}' (e.g. ComParE_2016, eGeMAPSv02)") from None
-    smile = opensmile.Smile(feature_set=fs, feature_level=opensmile.FeatureLevel.Functionals)
-    d = DataDir(data_dir)
-    loader = d.audio_loader(sample_rate)
+    _worker.update(smile=opensmile.Smile(feature_set=fs, feature_level=opensmile.FeatureLevel.Functionals),
+                   loader=DataDir(data_dir).audio_loader(sample_rate), sample_rate=sample_rate)
+
+
+def _functionals_of(utts: Sequence[str]) -> List[Tuple[str, Optional[np.ndarray], str]]:
+    """(utt, functionals or None, why it was skipped) for each utterance of a chunk."""
+    out = []
+    for utt in utts:
+        try:
+            wav = _worker["loader"].load(utt)
+            vec = _worker["smile"].process_signal(wav, _worker["sample_rate"]).to_numpy()[0].astype(np.float32)
+            out.append((utt, vec, ""))
+        except AudioError as err:
+            out.append((utt, None, str(err)))
+    return out
+
+
+def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", sample_rate: int = 16000,
+                        jobs: int = 1, chunk: int = 32) -> Dict[str, np.ndarray]:
+    """Utterance-level functionals of every utterance (cached in ``ark``/``scp``), ``jobs`` processes
+    at once; the archive is written in the data directory's order whatever ``jobs`` is."""
+    if Path(scp).is_file():
+        return load_scp(scp)
+    utts = DataDir(data_dir).utts
+    chunks = [utts[i:i + chunk] for i in range(0, len(utts), chunk)]
     out: Dict[str, np.ndarray] = {}
+    bar = progress(None, f"openSMILE {feature_set}", unit="utt", total=len(utts))
     with AtomicArkWriter(ark, scp) as writer:
-        for utt in progress(d.utts, f"openSMILE {feature_set}", unit="utt"):
-            try:
-                vec = smile.process_signal(loader.load(utt), sample_rate).to_numpy()[0].astype(np.float32)
-            except AudioError as err:
-                logger.warning("skipping '%s': %s", utt, err)
+        if jobs > 1:  # spawned, not forked: the parent may hold torch / OpenMP threads
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(jobs, initializer=_start_worker, initargs=(str(data_dir), feature_set, sample_rate)) as pool:
+                _write_chunks(pool.imap(_functionals_of, chunks), writer, out, bar)
+        else:
+            _start_worker(data_dir, feature_set, sample_rate)
+            _write_chunks(map(_functionals_of, chunks), writer, out, bar)
+    bar.close()
+    return out
+
+
+def _write_chunks(results, writer, out: Dict[str, np.ndarray], bar) -> None:
+    for rows in results:
+        for utt, vec, why in rows:
+            if vec is None:
+                logger.warning("skipping '%s': %s", utt, why)
                 continue
             writer.write(utt, vec)
             out[utt] = vec
-    return out
+        bar.update(len(rows))
 
 
 def standardise_per_speaker(feats: Dict[str, np.ndarray], utt2spk: Dict[str, str]) -> Dict[str, np.ndarray]:

@@ -7,7 +7,7 @@ standardises them per speaker, and for each ``<folds-dir>/fold<k>`` picks C on t
 (folds without dev speakers: on speaker-independent inner folds of the training set), refits on train+dev and writes ``<exp-dir>/fold<k>/decode_test/utt2pred``, and class posteriors
 for fusion with the neural models (``posteriors.ark``/``.scp`` in the order of ``labels.txt``, as
 serkit.bin.predict writes them: a softmax of the SVM's decision values, its temperature fitted on
-the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` fits N folds at once.
+the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` extracts with N processes and fits N folds at once.
 
 ``--test-variant NAME=DATA_DIR`` (repeatable) also scores each fold's SVM on ``fold<k>/test_NAME``
 (a noisy or reverberated copy of its test set, serkit.bin.fold_variants), with functionals of
@@ -60,7 +60,7 @@ def add_train_copies(specs, feats, utt2emo, utt2spk, fdir: Path, args):
             raise SerkitError(f"--train-copy '{spec}': expected PREFIX=DATA_DIR (e.g. noise-=data/all_noise)")
         name = prefix.strip("-_") or "copy"
         cfeats = extract_functionals(cdir, fdir / f"{args.feature_set}_{name}.ark", fdir / f"{args.feature_set}_{name}.scp",
-                                     args.feature_set)
+                                     args.feature_set, jobs=args.jobs)
         c2spk = dict(DataDir(cdir).table("utt2spk"))
         if not args.no_speaker_norm:
             cfeats = standardise_per_speaker(cfeats, c2spk)
@@ -81,7 +81,7 @@ def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--feature-set", default="ComParE_2016")
     p.add_argument("--no-speaker-norm", action="store_true", help="skip per-speaker standardisation")
-    p.add_argument("--jobs", type=int, default=1, help="folds fitted at once [1]")
+    p.add_argument("--jobs", type=int, default=1, help="processes extracting functionals, folds fitted at once [1]")
     p.add_argument("--test-variant", action="append", default=[], metavar="NAME=DATA_DIR",
                    help="also score fold<k>/test_NAME, functionals from DATA_DIR (repeatable)")
     p.add_argument("--train-copy", action="append", default=[], metavar="PREFIX=DATA_DIR",
@@ -97,7 +97,8 @@ def main(argv: List[str]) -> int:
     exp = Path(args.exp_dir)
     start = time.perf_counter()
     fdir = exp / "functionals"
-    feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp", args.feature_set)
+    feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp", args.feature_set,
+                                jobs=args.jobs)
     d = DataDir(args.data_dir)
     utt2emo, utt2spk = dict(d.table("utt2emo")), dict(d.table("utt2spk"))
     if not args.no_speaker_norm:
@@ -109,7 +110,7 @@ def main(argv: List[str]) -> int:
         if not sep or not name or not vdir:
             raise SerkitError(f"--test-variant '{spec}': expected NAME=DATA_DIR (e.g. snr5=data/all_snr5)")
         vfeats = extract_functionals(vdir, fdir / f"{args.feature_set}_{name}.ark", fdir / f"{args.feature_set}_{name}.scp",
-                                     args.feature_set)
+                                     args.feature_set, jobs=args.jobs)
         variants[name] = vfeats if args.no_speaker_norm else standardise_per_speaker(vfeats, dict(DataDir(vdir).table("utt2spk")))
     extract_seconds = time.perf_counter() - start
     copies = [spec.partition("=")[::2] for spec in args.train_copy]
