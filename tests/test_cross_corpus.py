@@ -86,7 +86,7 @@ def test_recipe_pooled_row_pretraining_and_the_general_model(tmp_path):
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--nj", "1",
            "--experiments", "emodb:savee", "--pooled", "true", "--pretrain-for", "emodb", "--general", "true",
-           "--train-config", "conf/tiny.yaml", "--pretrain-config", "conf/tiny.yaml"]
+           "--train-config", "conf/tiny.yaml", "--pretrain-config", "conf/tiny.yaml", "--baseline", "false"]
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     pooled = load_checkpoint(recipe / "exp" / "pooled" / "final.pt")
@@ -141,7 +141,8 @@ def test_recipe_trains_a_model_once_for_pairs_with_the_same_training_set(tmp_pat
         "train": {"max_epochs": 1, "early_stop_patience": 0, "average_best": 1}}))
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     cmd = ["./run.sh", "--stage", "2", "--emodb-root", "unused", "--savee-root", "unused", "--crema-d-root", "unused",
-           "--nj", "1", "--experiments", "emodb:savee emodb:crema_d savee:emodb", "--train-config", "conf/tiny.yaml"]
+           "--nj", "1", "--experiments", "emodb:savee emodb:crema_d savee:emodb", "--train-config", "conf/tiny.yaml",
+           "--baseline", "false"]  # feature-only corpora: no audio for openSMILE
     proc = subprocess.run(cmd, cwd=recipe, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (recipe / "data" / "pairs" / "to_train").read_text().split() == ["pair1", "pair3"]
@@ -243,3 +244,53 @@ def test_a_recipe_has_its_pretraining_model_made_from_the_other_corpora(tmp_path
     assert not list((cross / "data" / "pairs").glob("pair*"))  # --experiments "": the model alone
     mtime = model.stat().st_mtime
     assert pretrain("--train-configs", "conf/train.yaml").returncode == 0 and model.stat().st_mtime == mtime
+
+
+@pytest.mark.skipif(__import__("serkit.baseline.opensmile_svm", fromlist=["available"]).available() is not None,
+                    reason="the baseline extra (opensmile, scikit-learn) is not installed")
+def test_recipe_scores_the_svm_and_its_fusion_on_every_pair(tmp_path):
+    """--baseline true (the default): functionals once per corpus, an SVM on each pair's own training
+    set scored on its test set and averaged with the pair model; the pooled row has no SVM."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+    import soundfile as sf
+
+    from conftest import TINY_RECIPE_CONFIG, copy_recipe, voiced_signal
+    from serkit.score.late_fusion import read_posteriors
+
+    egs = tmp_path / "egs"
+    cross = copy_recipe("cross_corpus", egs)
+    copy_recipe("emodb", egs), copy_recipe("savee", egs)  # their local/prepare_data.py
+    (cross / "conf" / "tiny.yaml").write_text(TINY_RECIPE_CONFIG)
+    emodb_root, savee_root = tmp_path / "emodb", tmp_path / "savee"
+    (emodb_root / "wav").mkdir(parents=True)
+    savee_root.mkdir()
+    for k, (spk, letter) in enumerate((s, e) for s in ("03", "08", "09") for e in "WTN" for _ in range(2)):
+        sf.write(emodb_root / "wav" / f"{spk}a0{k % 2 + 1}{letter}a.wav", voiced_signal(0.6, f0=100 + 40 * "WTN".index(letter), seed=k), 16000)
+    for k, (spk, code) in enumerate((s, c) for s in ("DC", "JE", "JK") for c in ("a", "sa", "n") for _ in range(2)):
+        sf.write(savee_root / f"{spk}_{code}0{k % 2 + 1}.flac", voiced_signal(0.6, f0=100 + 40 * ("a", "sa", "n").index(code), seed=50 + k), 16000)
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    proc = subprocess.run(["./run.sh", "--emodb-root", str(emodb_root), "--savee-root", str(savee_root), "--nj", "2",
+                           "--experiments", "emodb:savee savee:savee", "--pooled", "true", "--train-config", "conf/tiny.yaml"],
+                          cwd=cross, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for corpus, n in (("emodb", 18), ("savee", 18)):  # extracted once per corpus, for every pair
+        assert len(read_table(cross / "exp" / "functionals" / corpus / "ComParE_2016.scp")) == n
+    for k in (1, 2):
+        exp, test = cross / "exp" / f"pair{k}", cross / "data" / "pairs" / f"pair{k}" / "test"
+        crnn, svm = read_posteriors(exp / "decode_test"), read_posteriors(exp / "svm" / "fold1" / "decode_test")
+        fused = read_posteriors(exp / "fused" / "decode_test")
+        assert fused.utts == crnn.utts == sorted(read_table(test / "utt2emo"))
+        expected = 0.5 * crnn.probs + 0.5 * svm.reordered(crnn.labels).subset(crnn.utts).probs
+        np.testing.assert_allclose(fused.reordered(crnn.labels).probs, expected, atol=1e-5)
+        assert json.loads((exp / "svm" / "scores" / "scores.json").read_text())["ua"] >= 0
+    assert not (cross / "exp" / "pair3" / "svm").exists()  # pooled:emodb
+    results = (cross / "RESULTS.md").read_text()
+    svm_table = results.split("openSMILE ComParE_2016 + SVM, trained")[1].split("The pair model and the SVM")[0]
+    assert "| emodb |" in svm_table and "| savee |" in svm_table and "| pooled |" not in svm_table
+    ua = json.loads((cross / "exp" / "cross_corpus.json").read_text())
+    svm_ua = json.loads((cross / "exp" / "pair1" / "svm" / "scores" / "scores.json").read_text())["ua"]
+    assert ua["ua_svm"]["emodb"]["savee"] == round(100 * svm_ua, 1) and "pooled" in ua["ua"]

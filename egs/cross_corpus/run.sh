@@ -23,8 +23,14 @@
 # every epoch (--models-balance corpus_class: serkit.bin.pool_corpora's utt2corpus; "none" draws
 # utterances as they come, so the largest corpus dominates); the pre-training models draw them as
 # they come (--pretrain-balance none: issue 13's T11, egs/savee/TUNING.md).
+# --baseline true (the default, where opensmile and scikit-learn are installed) also trains the
+# openSMILE ComParE_2016 + SVM of the corpus recipes on every pair's training and dev sets
+# (functionals extracted once per corpus, standardised per speaker), scores it on the pair's test
+# set and averages its posteriors with the pair model's (weight 0.5): the matrix's SVM and fused
+# tables. The pooled row has no SVM.
 # Stages: 0 data preparation, 1 features and per-speaker CMVN, 2 experiment data sets,
-# 3 training (serkit.bin.train), 4 scoring (serkit.bin.predict, compute_metrics),
+# 3 training (serkit.bin.train), 4 scoring (serkit.bin.predict, compute_metrics; the baseline:
+# serkit.bin.extract_functionals, baseline_svm, late_fusion),
 # 5 RESULTS.md (serkit.bin.cross_corpus_results: the train x test UA matrix),
 # 6 export of the general model (serkit.bin.export).
 . ./path.sh || exit 1
@@ -53,6 +59,7 @@ general=false
 models_balance=corpus_class   # data.balance of the pooled and general models: corpus_class | corpus | sampler | none
 pretrain_config=conf/pretrain.yaml   # the pre-training models' config (a fixed schedule)
 pretrain_balance=none                # and their data.balance
+baseline=true       # the openSMILE + SVM baseline and its fusion with each pair model (stage 4)
 . utils/parse_options.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh:${BASH_LINENO[0]}) $*"; }
@@ -177,6 +184,31 @@ if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ] && [ "$npairs" -gt 0 ]; then
       --label-subset data/pairs/pairJOB/labels.txt --out-dir exp/pairJOB/decode_test "&&" \
     python -m serkit.bin.compute_metrics --labels data/pairs/pairJOB/labels.txt data/pairs/pairJOB/test/utt2emo \
       exp/pairJOB/decode_test/utt2pred exp/pairJOB/scores
+  if $baseline && ! python -c "import opensmile, sklearn" 2>/dev/null; then
+    log "Stage 4: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"
+  elif $baseline; then
+    log "Stage 4: openSMILE functionals of each corpus (serkit.bin.extract_functionals; logs: exp/log/functionals.<corpus>.log)"
+    for c in $corpora; do
+      $feat_cmd "exp/log/functionals.$c.log" python -m serkit.bin.extract_functionals --jobs "$nj" "data/$c" "exp/functionals/$c"
+    done
+    log "Stage 4: the SVM of every pair with its own training set, fused with the pair model (logs: exp/log/svm.<pair>.log)"
+    for p in data/pairs/pair*/; do
+      p=${p%/}; k=$(basename "$p")
+      [ -d "$p/train" ] || continue  # the pooled row: scored with the pooled model only
+      rm -rf "$p/svm_folds" && mkdir -p "$p/svm_folds/fold1"
+      for s in train dev test; do [ -d "$p/$s" ] && ln -s "../../$s" "$p/svm_folds/fold1/$s"; done
+      utils/combine_data.sh "$p/svm_all" $(for s in train dev test; do [ -d "$p/$s" ] && echo "$p/$s"; done) >/dev/null
+      $train_cmd "exp/log/svm.$k.log" \
+        python -m serkit.bin.baseline_svm $(for c in $corpora; do echo "--functionals exp/functionals/$c/ComParE_2016.scp"; done) \
+          "$p/svm_all" "$p/svm_folds" "exp/$k/svm" "&&" \
+        python -m serkit.bin.compute_metrics --labels "$p/labels.txt" "$p/test/utt2emo" \
+          "exp/$k/svm/fold1/decode_test/utt2pred" "exp/$k/svm/scores" "&&" \
+        python -m serkit.bin.late_fusion --weight 0.5 --first-test "exp/$k/decode_test" \
+          --second-test "exp/$k/svm/fold1/decode_test" --test-ref "$p/test/utt2emo" --out-dir "exp/$k/fused" "&&" \
+        python -m serkit.bin.compute_metrics --labels "$p/labels.txt" "$p/test/utt2emo" \
+          "exp/$k/fused/decode_test/utt2pred" "exp/$k/fused/scores"
+    done
+  fi
 fi
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$npairs" -gt 0 ]; then

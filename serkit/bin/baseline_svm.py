@@ -17,6 +17,11 @@ the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` extracts with 
 (multi-condition training: ser.sh's noisy training copies, ids ``PREFIX<utt>``): each training
 utterance's copy joins its fold's training set, standardised per copied speaker as the noisy test
 sets are, and kept with its source speaker in the inner folds that choose C.
+
+``--functionals SCP`` (repeatable) takes functionals extracted beforehand (serkit.bin.extract_functionals,
+e.g. one archive per corpus when ``<data-dir>`` joins utterances of several corpora, as the
+cross-corpus recipe's pairs do) instead of extracting them for ``<data-dir>``: every utterance of
+``<data-dir>`` must have a vector in one of them.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 from serkit.baseline.opensmile_svm import (
@@ -34,7 +39,7 @@ from serkit.baseline.opensmile_svm import (
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_label_list, write_table
 from serkit.errors import SerkitError
-from serkit.feats.ark import AtomicArkWriter
+from serkit.feats.ark import AtomicArkWriter, load_scp
 from serkit.utils import cli
 
 logger = logging.getLogger("serkit.baseline_svm")
@@ -77,6 +82,20 @@ def add_train_copies(specs, feats, utt2emo, utt2spk, fdir: Path, args):
     return feats, utt2emo, groups
 
 
+def given_functionals(scps: List[str], d: DataDir) -> Dict[str, np.ndarray]:
+    """The vectors of ``d``'s utterances from archives extracted beforehand; an error names the first missing one."""
+    found: Dict[str, np.ndarray] = {}
+    for scp in scps:
+        if not Path(scp).is_file():
+            raise SerkitError(f"--functionals {scp}: no such file; extract it with serkit.bin.extract_functionals")
+        found.update(load_scp(scp))
+    missing = [u for u in d.utts if u not in found]
+    if missing:
+        raise SerkitError(f"{d.path}: {len(missing)} utterances (e.g. '{missing[0]}') have no functionals in "
+                          f"{' '.join(scps)}; extract them from the data directory that holds them")
+    return {u: found[u] for u in d.utts}
+
+
 def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--feature-set", default="ComParE_2016")
@@ -86,6 +105,8 @@ def main(argv: List[str]) -> int:
                    help="also score fold<k>/test_NAME, functionals from DATA_DIR (repeatable)")
     p.add_argument("--train-copy", action="append", default=[], metavar="PREFIX=DATA_DIR",
                    help="augmented copies (ids PREFIX<utt>) that join each fold's training set (repeatable)")
+    p.add_argument("--functionals", action="append", default=[], metavar="SCP",
+                   help="functionals extracted beforehand (serkit.bin.extract_functionals), instead of extracting (repeatable)")
     p.add_argument("data_dir")
     p.add_argument("folds_dir")
     p.add_argument("exp_dir")
@@ -97,9 +118,12 @@ def main(argv: List[str]) -> int:
     exp = Path(args.exp_dir)
     start = time.perf_counter()
     fdir = exp / "functionals"
-    feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp", args.feature_set,
-                                jobs=args.jobs)
     d = DataDir(args.data_dir)
+    if args.functionals:
+        feats = given_functionals(args.functionals, d)
+    else:
+        feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp",
+                                    args.feature_set, jobs=args.jobs)
     utt2emo, utt2spk = dict(d.table("utt2emo")), dict(d.table("utt2spk"))
     if not args.no_speaker_norm:
         feats = standardise_per_speaker(feats, utt2spk)

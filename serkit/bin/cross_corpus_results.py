@@ -4,20 +4,36 @@
 
 Each ``<pairs>/pair<k>`` holds ``name`` (``<train>:<test>``), ``labels.txt`` and the data
 directories (a pair scored with a shared model, such as the pooled one, holds only ``test`` and
-``trained_on``, the model's data folder); ``<exp>/pair<k>/scores/scores.json`` holds its scores.
+``trained_on``, the model's data folder); ``<exp>/pair<k>/scores/scores.json`` holds its scores,
+and where the recipe ran the baseline, ``<exp>/pair<k>/svm/scores`` and ``<exp>/pair<k>/fused/scores``
+those of the openSMILE SVM and of its fusion with the pair model (two more matrices).
 """
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 from serkit.data.datadir import DataDir
 from serkit.data.table import read_table
 from serkit.errors import SerkitError
 from serkit.utils import cli, md_sections
 from serkit.utils.atomic import atomic_write_text
+
+
+BASELINE_SYSTEMS = {"svm": "openSMILE ComParE_2016 + SVM",
+                    "fused": "The pair model and the SVM, posteriors averaged (weight 0.5)"}
+
+
+def _matrix(rows: List[Dict], key: str, trains: List[str], tests: List[str]) -> List[str]:
+    cell = {(r["train"], r["test"]): r[key] for r in rows if key in r}
+    out = ["| train \\ test | " + " | ".join(tests) + " |", "|---|" + "---:|" * len(tests)]
+    for t in trains:
+        if any((t, s) in cell for s in tests):
+            out.append(f"| {t} | " + " | ".join(f"{100 * cell[(t, s)]['ua']:.1f}" if (t, s) in cell else ""
+                                                 for s in tests) + " |")
+    return out
 
 
 def _pairs(pairs: Path, exp: Path) -> List[Dict]:
@@ -31,9 +47,11 @@ def _pairs(pairs: Path, exp: Path) -> List[Dict]:
         if (d / "trained_on").is_file():  # scored with a shared model: its own training data
             src = Path((d / "trained_on").read_text().strip())
             n.update({s: len(DataDir(src / s).utts) for s in ("train", "dev") if (src / s).is_dir()})
+        extra = {name: json.loads(f.read_text()) for name in BASELINE_SYSTEMS
+                 if (f := exp / d.name / name / "scores" / "scores.json").is_file()}
         out.append({
             "train": train, "test": test, "labels": (d / "labels.txt").read_text().split(),
-            "scores": json.loads(scores.read_text()), "n": n,
+            "scores": json.loads(scores.read_text()), "n": n, **extra,
         })
     return out
 
@@ -41,7 +59,6 @@ def _pairs(pairs: Path, exp: Path) -> List[Dict]:
 def render(rows: List[Dict], command: str) -> str:
     trains = sorted({r["train"] for r in rows}, key=lambda t: (t == "pooled", t))
     tests = sorted({r["test"] for r in rows})
-    cell: Dict[Tuple[str, str], Dict] = {(r["train"], r["test"]): r for r in rows}
     out = ["# Cross-corpus results", "",
            f"Measured {time.strftime('%Y-%m-%d')} with:", "", "```bash", command, "```", "",
            "UA (%) on the labels each pair shares; rows: training corpus (or corpora joined by +), columns: test "
@@ -50,10 +67,11 @@ def render(rows: List[Dict], command: str) -> str:
            + (" The pooled row is one model trained on all the corpora at once (their held-out speakers "
               "excluded), scored on each corpus's held-out speakers (the diagonal's), deciding among that "
               "corpus's labels." if any(r["train"] == "pooled" for r in rows) else ""), "",
-           "| train \\ test | " + " | ".join(tests) + " |", "|---|" + "---:|" * len(tests)]
-    for t in trains:
-        cells = [f"{100 * cell[(t, s)]['scores']['ua']:.1f}" if (t, s) in cell else "" for s in tests]
-        out.append(f"| {t} | " + " | ".join(cells) + " |")
+           *_matrix(rows, "scores", trains, tests)]
+    for key, what in BASELINE_SYSTEMS.items():
+        if any(key in r for r in rows):
+            out += ["", f"{what}, trained and tested on the same sets (UA %):", "",
+                    *_matrix(rows, key, trains, tests)]
     out += ["", "| train | test | shared labels | chance UA | UA | WA | macro-F1 | train / dev / test utterances |",
             "|---|---|---|---:|---:|---:|---:|---|"]
     for r in rows:
@@ -81,8 +99,12 @@ def main(argv: List[str]) -> int:
         matrix: Dict[str, Dict[str, float]] = {}
         for r in rows:
             matrix.setdefault(r["train"], {})[r["test"]] = round(100 * r["scores"]["ua"], 1)
-        summary = {"what": "cross-corpus UA (%): rows train corpora, columns test corpora (held-out speakers on the "
+        summary: Dict = {"what": "cross-corpus UA (%): rows train corpora, columns test corpora (held-out speakers on the "
                            "diagonal and in the pooled row)", "command": args.command, "ua": matrix}
+        for key in BASELINE_SYSTEMS:
+            for r in rows:
+                if key in r:
+                    summary.setdefault(f"ua_{key}", {}).setdefault(r["train"], {})[r["test"]] = round(100 * r[key]["ua"], 1)
         if args.general_data:
             data = Path(args.general_data)
             summary["trained_on"] = {
