@@ -33,6 +33,13 @@ def available() -> Optional[str]:
     return ", ".join(missing) if missing else None
 
 
+def require_available(what: str) -> None:
+    """A SerkitError saying how to install what ``what`` needs, when it is missing."""
+    missing = available()
+    if missing:
+        raise SerkitError(f"{what} needs {missing}: pip install -e '.[baseline]'")
+
+
 _worker: Dict[str, Any] = {}
 
 

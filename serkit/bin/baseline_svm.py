@@ -34,7 +34,7 @@ from typing import Dict, List
 
 import numpy as np
 from serkit.baseline.opensmile_svm import (
-    RbfKernel, available, extract_functionals, predict_more, standardise_per_speaker, train_and_predict,
+    RbfKernel, extract_functionals, predict_more, require_available, standardise_per_speaker, train_and_predict,
 )
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_label_list, write_table
@@ -112,9 +112,7 @@ def main(argv: List[str]) -> int:
     p.add_argument("exp_dir")
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
-    missing = available()
-    if missing:
-        raise SerkitError(f"the baseline needs {missing}: pip install -e '.[baseline]'")
+    require_available("the baseline")
     exp = Path(args.exp_dir)
     start = time.perf_counter()
     fdir = exp / "functionals"

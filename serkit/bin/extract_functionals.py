@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-from serkit.baseline.opensmile_svm import available, extract_functionals
+from serkit.baseline.opensmile_svm import extract_functionals, require_available
 from serkit.data.datadir import DataDir
-from serkit.errors import SerkitError
 from serkit.utils import cli
 
 
@@ -26,9 +25,7 @@ def main(argv: List[str]) -> int:
     p.add_argument("out_dir")
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
-    missing = available()
-    if missing:
-        raise SerkitError(f"extracting functionals needs {missing}: pip install -e '.[baseline]'")
+    require_available("extracting functionals")
     out = Path(args.out_dir)
     feats = extract_functionals(args.data_dir, out / f"{args.feature_set}.ark", out / f"{args.feature_set}.scp",
                                 args.feature_set, jobs=args.jobs)
