@@ -1,6 +1,7 @@
 """The classical baseline (openSMILE functionals + SVM) on the recipe's folds."""
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +235,27 @@ def test_functionals_in_parallel_match_one_process_and_skip_unreadable_audio(tmp
     assert list(load_scp(tmp_path / "two.scp")) == list(load_scp(tmp_path / "one.scp")) == sorted(wav.keys() - {"s1-u02"})
     for utt, vec in one.items():
         np.testing.assert_array_equal(two[utt], vec)
+
+
+def test_cached_functionals_are_used_only_for_the_audio_they_came_from(tmp_path, caplog):
+    d = make_data_dir(tmp_path, "all", speakers=("s1", "s2"), utts_per_spk=2, seconds=0.4)
+    ark, scp = tmp_path / "f.ark", tmp_path / "f.scp"
+    first = extract_functionals(d, ark, scp, "eGeMAPSv02")
+    stamp = scp.stat().st_mtime_ns
+    again = extract_functionals(d, ark, scp, "eGeMAPSv02")
+    assert scp.stat().st_mtime_ns == stamp and "extracting again" not in caplog.text
+    np.testing.assert_array_equal(again["s1-u01"], first["s1-u01"])
+    assert not np.array_equal(first["s1-u01"], first["s2-u01"])
+
+    wav = read_table(d / "wav.scp")
+    wav["s1-u01"] = wav["s2-u01"]  # other audio under the same id: the cache is stale
+    write_table(d / "wav.scp", wav)
+    redone = extract_functionals(d, ark, scp, "eGeMAPSv02")
+    assert "another wav.scp" in caplog.text
+    np.testing.assert_array_equal(redone["s1-u01"], first["s2-u01"])
+
+    caplog.clear()  # a cache from before the .source stamp: trusted only if it holds every utterance
+    Path(f"{scp}.source").unlink()
+    scp.write_text("".join(line for line in scp.read_text().splitlines(True) if not line.startswith("s2-u00 ")))
+    assert len(extract_functionals(d, ark, scp, "eGeMAPSv02")) == 4
+    assert "lacks 1 utterances" in caplog.text and Path(f"{scp}.source").is_file()

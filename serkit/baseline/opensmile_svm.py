@@ -6,6 +6,7 @@ scikit-learn); :func:`available` tells whether they are installed.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,13 @@ def _functionals_of(utts: Sequence[str]) -> List[Tuple[str, Optional[np.ndarray]
 def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", sample_rate: int = 16000,
                         jobs: int = 1, chunk: int = 32) -> Dict[str, np.ndarray]:
     """Utterance-level functionals of every utterance (cached in ``ark``/``scp``), ``jobs`` processes
-    at once; the archive is written in the data directory's order whatever ``jobs`` is."""
-    if Path(scp).is_file():
-        return load_scp(scp)
+    at once; the archive is written in the data directory's order whatever ``jobs`` is. The cache is
+    used only if it was extracted from the same ``wav.scp`` with the same feature set and rate
+    (``<scp>.source``); otherwise it is extracted again, with a warning."""
+    source = _source_digest(data_dir, feature_set, sample_rate)
+    cached = _cached(Path(scp), source, data_dir)
+    if cached is not None:
+        return cached
     utts = DataDir(data_dir).utts
     chunks = [utts[i:i + chunk] for i in range(0, len(utts), chunk)]
     out: Dict[str, np.ndarray] = {}
@@ -89,7 +94,37 @@ def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", s
             _start_worker(data_dir, feature_set, sample_rate)
             _write_chunks(map(_functionals_of, chunks), writer, out, bar)
     bar.close()
+    Path(f"{scp}.source").write_text(source + "\n")
     return out
+
+
+def _source_digest(data_dir, feature_set: str, sample_rate: int) -> str:
+    """What the functionals of ``data_dir`` depend on: its wav.scp, the feature set and the rate."""
+    digest = hashlib.sha256(f"{feature_set} {sample_rate}\n".encode())
+    digest.update((Path(data_dir) / "wav.scp").read_bytes())
+    return digest.hexdigest()
+
+
+def _cached(scp: Path, source: str, data_dir) -> Optional[Dict[str, np.ndarray]]:
+    """The cached functionals when they belong to ``source``; None (with the reason logged) when
+    they must be extracted again. A cache without ``.source`` (older serkit) is trusted only if it
+    holds every utterance of ``data_dir``."""
+    if not scp.is_file():
+        return None
+    stamp = Path(f"{scp}.source")
+    if stamp.is_file():
+        if stamp.read_text().strip() == source:
+            return load_scp(str(scp))
+        logger.warning("%s was extracted from another wav.scp or feature set than %s/wav.scp now; extracting again",
+                       scp, data_dir)
+        return None
+    feats = load_scp(str(scp))
+    missing = [u for u in DataDir(data_dir).utts if u not in feats]
+    if missing:
+        logger.warning("%s lacks %d utterances of %s (e.g. '%s'); extracting again", scp, len(missing), data_dir,
+                       missing[0])
+        return None
+    return feats
 
 
 def _write_chunks(results, writer, out: Dict[str, np.ndarray], bar) -> None:
