@@ -259,3 +259,10 @@ def test_cached_functionals_are_used_only_for_the_audio_they_came_from(tmp_path,
     scp.write_text("".join(line for line in scp.read_text().splitlines(True) if not line.startswith("s2-u00 ")))
     assert len(extract_functionals(d, ark, scp, "eGeMAPSv02")) == 4
     assert "lacks 1 utterances" in caplog.text and Path(f"{scp}.source").is_file()
+
+
+def test_functionals_of_a_missing_data_dir_fail_with_its_path(tmp_path):
+    from serkit.errors import SerkitError
+
+    with pytest.raises(SerkitError, match="not a directory"):
+        extract_functionals(tmp_path / "nowhere", tmp_path / "f.ark", tmp_path / "f.scp", "eGeMAPSv02")

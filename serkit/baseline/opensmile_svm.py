@@ -75,11 +75,11 @@ def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", s
     at once; the archive is written in the data directory's order whatever ``jobs`` is. The cache is
     used only if it was extracted from the same ``wav.scp`` with the same feature set and rate
     (``<scp>.source``); otherwise it is extracted again, with a warning."""
+    utts = DataDir(data_dir).utts  # a missing or malformed data directory fails here, with its path
     source = _source_digest(data_dir, feature_set, sample_rate)
-    cached = _cached(Path(scp), source, data_dir)
+    cached = _cached(Path(scp), source, data_dir, utts)
     if cached is not None:
         return cached
-    utts = DataDir(data_dir).utts
     chunks = [utts[i:i + chunk] for i in range(0, len(utts), chunk)]
     out: Dict[str, np.ndarray] = {}
     bar = progress(None, f"openSMILE {feature_set}", unit="utt", total=len(utts))
@@ -105,7 +105,7 @@ def _source_digest(data_dir, feature_set: str, sample_rate: int) -> str:
     return digest.hexdigest()
 
 
-def _cached(scp: Path, source: str, data_dir) -> Optional[Dict[str, np.ndarray]]:
+def _cached(scp: Path, source: str, data_dir, utts: Sequence[str]) -> Optional[Dict[str, np.ndarray]]:
     """The cached functionals when they belong to ``source``; None (with the reason logged) when
     they must be extracted again. A cache without ``.source`` (older serkit) is trusted only if it
     holds every utterance of ``data_dir``."""
@@ -115,11 +115,11 @@ def _cached(scp: Path, source: str, data_dir) -> Optional[Dict[str, np.ndarray]]
     if stamp.is_file():
         if stamp.read_text().strip() == source:
             return load_scp(str(scp))
-        logger.warning("%s was extracted from another wav.scp or feature set than %s/wav.scp now; extracting again",
+        logger.warning("%s was extracted from another wav.scp, feature set or rate than %s/wav.scp now; extracting again",
                        scp, data_dir)
         return None
     feats = load_scp(str(scp))
-    missing = [u for u in DataDir(data_dir).utts if u not in feats]
+    missing = [u for u in utts if u not in feats]
     if missing:
         logger.warning("%s lacks %d utterances of %s (e.g. '%s'); extracting again", scp, len(missing), data_dir,
                        missing[0])
