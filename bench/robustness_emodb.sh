@@ -35,7 +35,8 @@ cd "$(dirname "$0")/../egs/emodb"
 start=$(date +%s)
 snap=$(mktemp /tmp/ser.XXXXXX.sh)
 cp ser.sh "$snap"  # a fixed copy: this runs for hours
-common=(--folds file --fold-file "$fold_file" --noise-root "$noise_root" --robust-snrs "20 10 5 0" --baseline false
+common=(--folds file --fold-file "$fold_file" --noise-root "$noise_root" --noise-aug false --svm-train-aug false
+        --robust-snrs "20 10 5 0" --baseline false
         --train-jobs 2)
 # every augmented copy the variants use, the noisy test sets and their features, made once
 bash "$snap" --stage 1 --stop-stage 2 "${common[@]}" --speed-perturb "0.9 1.1" --noise-aug true

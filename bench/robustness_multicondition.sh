@@ -50,7 +50,8 @@ folds=(--folds loso --dev-speakers "$dev_speakers")
 start=$(date +%s)
 snap=$(mktemp /tmp/ser.XXXXXX.sh)
 cp ser.sh "$snap"  # a fixed copy: this runs for a long time
-common=("${folds[@]}" --noise-root "$noise_root" --robust-snrs "20 10 5 0" --robust-rt60s "$rt60s" --baseline false
+common=("${folds[@]}" --noise-root "$noise_root" --noise-aug false --svm-train-aug false  # clean copies only: each row says its own
+        --robust-snrs "20 10 5 0" --robust-rt60s "$rt60s" --baseline false
         --train-jobs 2 --stop-stage 6)
 table_rows=()
 share_svm() {  # the SVM is the same for every row (clean training): reuse the none row's functionals

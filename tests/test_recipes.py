@@ -5,7 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from conftest import REPO, TINY_RECIPE_CONFIG, copy_recipe, make_crema, make_iemocap, make_ravdess, make_tess
 from serkit.baseline.opensmile_svm import available as baseline_missing
@@ -67,3 +69,33 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     assert (exp / "train_wall_seconds").read_text().strip() == "1234"
     assert (exp / "results" / "summary.json").stat().st_mtime_ns == stamp
     assert "20.6 min" in (recipe / "RESULTS.md").read_text()  # 1234 s, from the kept record
+
+
+def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
+    """A noise folder switches the recipe to multi-condition training (issue 14's default): every
+    fold's training set gains a noisy copy of each utterance; --noise-aug false keeps it clean."""
+    root = make_tess(tmp_path / "release")
+    noise = tmp_path / "noise"
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        (noise / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
+        sf.write(str(noise / f"kind{i % 2}" / f"n{i}.wav"), 0.1 * rng.standard_normal(16000 * 2), 16000)
+    recipe = copy_recipe("tess", tmp_path / "egs")
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    base = ["./run.sh", "--tess-root", str(root), "--stop-stage", "3", "--nj", "1", "--", "--noise-root", str(noise)]
+    first = subprocess.run(base, cwd=recipe, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "for the models (--noise-aug) true, for the SVM (--svm-train-aug) true" in first.stdout
+    fold = recipe / "data" / "folds" / "fold1"
+    clean = (fold / "train" / "utt2emo").read_text().splitlines()
+    both = (fold / "train_aug" / "utt2emo").read_text().splitlines()
+    noisy = [line for line in both if line.startswith("noise-")]
+    assert len(noisy) == len(clean) and len(both) == 2 * len(clean)
+    assert sorted(line[len("noise-"):] for line in noisy) == sorted(clean)  # the same labels, utterance by utterance
+    second = subprocess.run(base[:2] + [str(root), "--stage", "3", "--stop-stage", "3", "--nj", "1", "--",  # the folds again
+                                        "--noise-root", str(noise), "--noise-aug", "false"],
+                            cwd=recipe, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert not (fold / "train_aug").exists()
+    wrong = subprocess.run(base + ["--noise-aug", "yes"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert wrong.returncode != 0 and "--noise-aug 'yes' is not auto, true or false" in wrong.stderr

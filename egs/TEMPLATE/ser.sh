@@ -5,8 +5,9 @@
 #   ser.sh [options]
 #
 # Stages (and the tools they run: utils/*.sh, python -m serkit.bin.<tool>):
-#   1  augmentation as data directories (optional): speed-perturbed and noisy copies of the
-#      training data; noisy test sets (held-out noise) for robustness tests
+#   1  augmentation as data directories: speed-perturbed and noisy copies of the training data
+#      (noisy copies by default when --noise-root names a noise folder: multi-condition training
+#      of the models and the SVM); noisy test sets (held-out noise) for robustness tests
 #      [utils/prepare_noise_dir.sh, perturb_data_dir_speed.sh, augment_data_dir.sh]
 #   2  features (conf/feats.yaml) and CMVN [utils/make_feats.sh, compute_cmvn_stats.sh]
 #   3  speaker-independent folds: data/folds/fold<k>/{train,dev,test}, plus train_aug and
@@ -37,7 +38,8 @@
 #   --cmvn TYPE                 per-speaker | global [per-speaker]
 #   --speed-perturb "F ..."     speed factors for training copies, e.g. "0.9 1.1" [none]
 #   --noise-root DIR            a folder of noise recordings, split into data/noise/{train,test} [none]
-#   --noise-aug true|false      noisy training copies with the train noise [false]
+#   --noise-aug auto|true|false noisy training copies with the train noise; auto: true with --noise-root
+#                               (multi-condition training, issue 14: the robust default), false without [auto]
 #   --noise-snrs "a:b:..."      SNRs (dB) for --noise-aug [20:15:10:5:0]
 #   --robust-snrs "N ..."       noisy test sets with the held-out test noise, e.g. "20 10 5 0" [none]
 #   --robust-rt60s "T ..."      reverberated test sets (simulated room impulse responses), e.g. "0.3 0.6 0.9" [none]
@@ -45,8 +47,8 @@
 #                               train) added to every fold's training set (multi-corpus training) [none]
 #   --train-configs "F ..."     training configs; one experiment each, exp/<basename> ["conf/train.yaml"]
 #   --baseline true|false       run stage 5 [true]
-#   --svm-train-aug true|false  the baseline SVM also trains on stage 1's training copies (--noise-aug,
-#                               --speed-perturb): multi-condition functionals [false]
+#   --svm-train-aug auto|true|false  the baseline SVM also trains on stage 1's training copies (--noise-aug,
+#                               --speed-perturb): multi-condition functionals; auto: as --noise-aug [auto]
 #   --fusion true|false         stage 6 also scores each model fused with the baseline, posteriors averaged
 #                               (<config>+svm) [true; needs the baseline]
 #   --export-configs "F ..."    training configs whose models stage 7 exports [none]
@@ -74,14 +76,14 @@ feats_conf=conf/feats.yaml
 cmvn=per-speaker
 speed_perturb=
 noise_root=
-noise_aug=false
+noise_aug=auto
 train_extra=
 noise_snrs=20:15:10:5:0
 robust_snrs=
 robust_rt60s=
 train_configs=conf/train.yaml
 baseline=true
-svm_train_aug=false
+svm_train_aug=auto
 fusion=true
 export_configs=
 exp=exp
@@ -109,6 +111,12 @@ newer_than_folds() { local k; for k in $(seq "$nfolds"); do [ "$1" -nt "$2/fold$
 case "$folds" in loso|leave-n-out|file|none) ;; *) die "--folds '$folds' is not loso, leave-n-out, file or none" ;; esac
 case "$cmvn" in per-speaker|global) ;; *) die "--cmvn '$cmvn' is not per-speaker or global" ;; esac
 for conf in $train_configs; do [ -f "$conf" ] || die "training config '$conf' not found"; done
+case "$noise_aug" in auto) noise_aug=$([ -n "$noise_root" ] && echo true || echo false) ;; true|false) ;;
+  *) die "--noise-aug '$noise_aug' is not auto, true or false" ;; esac
+case "$svm_train_aug" in auto) svm_train_aug=$noise_aug ;; true|false) ;;
+  *) die "--svm-train-aug '$svm_train_aug' is not auto, true or false" ;; esac
+[ -n "$noise_root" ] && log "noise from $noise_root; noisy training copies: for the models (--noise-aug) $noise_aug," \
+  "for the SVM (--svm-train-aug) $svm_train_aug; give the same options to a rerun"
 { [ "$noise_aug" = true ] || [ -n "$robust_snrs" ]; } && [ -z "$noise_root" ] && [ ! -d data/noise/train ] \
   && die "--noise-aug and --robust-snrs need --noise-root DIR (a folder of noise recordings)"
 
