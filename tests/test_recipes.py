@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kaldiio
 import numpy as np
 import pytest
 import soundfile as sf
@@ -99,3 +100,33 @@ def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
     assert not (fold / "train_aug").exists()
     wrong = subprocess.run(base + ["--noise-aug", "yes"], cwd=recipe, env=env, capture_output=True, text=True)
     assert wrong.returncode != 0 and "--noise-aug 'yes' is not auto, true or false" in wrong.stderr
+
+
+def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_path):
+    """--noise-copies 2: two noisy copies of every training utterance, mixed with different noise
+    (seed per copy), both in every fold's train_aug; a count that is not one fails with the option."""
+    root = make_tess(tmp_path / "release")
+    noise = tmp_path / "noise"
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        (noise / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
+        sf.write(str(noise / f"kind{i % 2}" / f"n{i}.wav"), 0.1 * rng.standard_normal(16000 * 2), 16000)
+    recipe = copy_recipe("tess", tmp_path / "egs")
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    base = ["./run.sh", "--tess-root", str(root), "--stop-stage", "3", "--nj", "1", "--", "--noise-root", str(noise)]
+    run = subprocess.run(base + ["--noise-copies", "2"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    fold = recipe / "data" / "folds" / "fold1"
+    clean = (fold / "train" / "utt2emo").read_text().splitlines()
+    both = (fold / "train_aug" / "utt2emo").read_text().splitlines()
+    for prefix in ("noise-", "noise2-"):
+        copy = sorted(line[len(prefix):] for line in both if line.startswith(prefix))
+        assert copy == sorted(clean)
+    assert len(both) == 3 * len(clean)
+    first = dict(kaldiio.load_scp(str(recipe / "data" / "all_noise" / "feats.scp")))
+    second = dict(kaldiio.load_scp(str(recipe / "data" / "all_noise2" / "feats.scp")))
+    utt = sorted(first)[0]
+    assert utt.startswith("noise-") and "noise2-" + utt[len("noise-"):] in second
+    assert not np.allclose(first[utt], second["noise2-" + utt[len("noise-"):]])  # other noise, not a duplicate
+    wrong = subprocess.run(base + ["--noise-copies", "0"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert wrong.returncode != 0 and "--noise-copies '0' is not a count from 1 to 99" in wrong.stderr

@@ -41,6 +41,8 @@
 #   --noise-aug auto|true|false noisy training copies with the train noise; auto: true with --noise-root
 #                               (multi-condition training, issue 14: the robust default), false without [auto]
 #   --noise-snrs "a:b:..."      SNRs (dB) for --noise-aug [20:15:10:5:0]
+#   --noise-copies N            noisy training copies per utterance with --noise-aug, each with its own noise
+#                               files and SNRs (data/<set>_noise, _noise2, ...) [1]
 #   --robust-snrs "N ..."       noisy test sets with the held-out test noise, e.g. "20 10 5 0" [none]
 #   --robust-rt60s "T ..."      reverberated test sets (simulated room impulse responses), e.g. "0.3 0.6 0.9" [none]
 #   --train-extra "DIR ..."     other corpora (features, CMVN, canonical labels: serkit.bin.pool_corpora's
@@ -79,6 +81,7 @@ noise_root=
 noise_aug=auto
 train_extra=
 noise_snrs=20:15:10:5:0
+noise_copies=1
 robust_snrs=
 robust_rt60s=
 train_configs=conf/train.yaml
@@ -125,7 +128,11 @@ if [ "$folds" = none ]; then sets="$train_set $dev_set $test_set"; aug_src=$trai
 else sets=$data; aug_src=$data; test_src=$data; fi
 train_aug=""      # <dir>:<speaker prefix> of each augmented copy
 for f in $speed_perturb; do train_aug="$train_aug data/${aug_src}_sp$f:sp$f-"; done
-[ "$noise_aug" = true ] && train_aug="$train_aug data/${aug_src}_noise:noise-"
+case "$noise_copies" in [1-9]|[1-9][0-9]) ;; *) die "--noise-copies '$noise_copies' is not a count from 1 to 99" ;; esac
+noise_sfx() { [ "$1" = 1 ] || echo "$1"; }  # copy k's name: data/<set>_noise, _noise2, _noise3 ...
+if [ "$noise_aug" = true ]; then
+  for k in $(seq 1 "$noise_copies"); do train_aug="$train_aug data/${aug_src}_noise$(noise_sfx $k):noise$(noise_sfx $k)-"; done
+fi
 test_variants=""  # <name>=<dir>:<speaker prefix>
 for snr in $robust_snrs; do test_variants="$test_variants snr$snr=data/${test_src}_snr$snr:snr$snr-"; done
 for rt in $robust_rt60s; do test_variants="$test_variants rt$rt=data/${test_src}_rt$rt:rt$rt-"; done
@@ -138,8 +145,12 @@ if [ ${stage} -le 1 ] && [ ${stop_stage} -ge 1 ] && [ -n "$train_aug$test_varian
   for f in $speed_perturb; do
     utils/perturb_data_dir_speed.sh "$f" "data/$aug_src" "data/${aug_src}_sp$f"
   done
-  [ "$noise_aug" = true ] && utils/augment_data_dir.sh --noise-dir data/noise/train --snrs "$noise_snrs" \
-    --seed 1 --prefix noise "data/$aug_src" "data/${aug_src}_noise"
+  if [ "$noise_aug" = true ]; then  # copy k draws noise files and SNRs with seed k
+    for k in $(seq 1 "$noise_copies"); do
+      utils/augment_data_dir.sh --noise-dir data/noise/train --snrs "$noise_snrs" --seed "$k" --prefix "noise$(noise_sfx $k)" \
+        "data/$aug_src" "data/${aug_src}_noise$(noise_sfx $k)"
+    done
+  fi
   for snr in $robust_snrs; do  # held-out noise only: never seen in training
     utils/augment_data_dir.sh --noise-dir data/noise/test --snrs "$snr" --seed 2 --prefix "snr$snr" \
       "data/$test_src" "data/${test_src}_snr$snr"
