@@ -72,18 +72,25 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     assert "20.6 min" in (recipe / "RESULTS.md").read_text()  # 1234 s, from the kept record
 
 
-def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
-    """A noise folder switches the recipe to multi-condition training (issue 14's default): every
-    fold's training set gains a noisy copy of each utterance; --noise-aug false keeps it clean."""
+def tess_recipe_with_noise(tmp_path, noise_files):
+    """A fake TESS release, a folder of white-noise files in two kinds, the recipe copied, its
+    environment, and the run.sh command up to the folds (stage 3) with --noise-root."""
     root = make_tess(tmp_path / "release")
     noise = tmp_path / "noise"
     rng = np.random.default_rng(0)
-    for i in range(4):
+    for i in range(noise_files):
         (noise / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
         sf.write(str(noise / f"kind{i % 2}" / f"n{i}.wav"), 0.1 * rng.standard_normal(16000 * 2), 16000)
     recipe = copy_recipe("tess", tmp_path / "egs")
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     base = ["./run.sh", "--tess-root", str(root), "--stop-stage", "3", "--nj", "1", "--", "--noise-root", str(noise)]
+    return root, recipe, env, base
+
+
+def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
+    """A noise folder switches the recipe to multi-condition training (issue 14's default): every
+    fold's training set gains a noisy copy of each utterance; --noise-aug false keeps it clean."""
+    root, recipe, env, base = tess_recipe_with_noise(tmp_path, noise_files=4)
     first = subprocess.run(base, cwd=recipe, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "for the models (--noise-aug) true, for the SVM (--svm-train-aug) true" in first.stdout
@@ -94,7 +101,7 @@ def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
     assert len(noisy) == len(clean) and len(both) == 2 * len(clean)
     assert sorted(line[len("noise-"):] for line in noisy) == sorted(clean)  # the same labels, utterance by utterance
     second = subprocess.run(base[:2] + [str(root), "--stage", "3", "--stop-stage", "3", "--nj", "1", "--",  # the folds again
-                                        "--noise-root", str(noise), "--noise-aug", "false"],
+                                        "--noise-root", base[-1], "--noise-aug", "false"],
                             cwd=recipe, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert not (fold / "train_aug").exists()
@@ -105,15 +112,7 @@ def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
 def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_path):
     """--noise-copies 2: two noisy copies of every training utterance, mixed with different noise
     (seed per copy), both in every fold's train_aug; a count that is not one fails with the option."""
-    root = make_tess(tmp_path / "release")
-    noise = tmp_path / "noise"
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        (noise / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
-        sf.write(str(noise / f"kind{i % 2}" / f"n{i}.wav"), 0.1 * rng.standard_normal(16000 * 2), 16000)
-    recipe = copy_recipe("tess", tmp_path / "egs")
-    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    base = ["./run.sh", "--tess-root", str(root), "--stop-stage", "3", "--nj", "1", "--", "--noise-root", str(noise)]
+    _, recipe, env, base = tess_recipe_with_noise(tmp_path, noise_files=6)
     run = subprocess.run(base + ["--noise-copies", "2"], cwd=recipe, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     fold = recipe / "data" / "folds" / "fold1"
