@@ -38,10 +38,18 @@ def main(argv) -> int:
     p.add_argument("--folds-dir", required=True, type=Path, help="the run's folds (fold<k>/test*/utt2emo)")
     p.add_argument("--conditions", default="clean", help="'clean' and test variant names, e.g. 'clean snr5 rt0.6'")
     p.add_argument("--step", type=float, default=0.1, help="weight grid step [0.1]")
+    p.add_argument("--per-fold", type=float, metavar="W", help="instead: each fold's UA at this one weight")
     args = p.parse_args(argv)
     folds = sorted((d.name for d in args.folds_dir.glob("fold*") if d.is_dir()), key=lambda n: int(n[4:]))
     if not folds:
         p.error(f"no fold<k> directories in {args.folds_dir}")
+    if args.per_fold is not None:
+        print(f"| condition | {' | '.join(folds)} | mean |  (weight of {args.model}: {args.per_fold:g})")
+        for cond in args.conditions.split():
+            uas = condition_ua(args.exp, args.model, args.folds_dir, folds, "" if cond == "clean" else "_" + cond,
+                               [args.per_fold])[:, 0]
+            print(f"| {cond} | " + " | ".join(f"{x:.1f}" for x in uas) + f" | {uas.mean():.1f} |")
+        return 0
     grid = np.round(np.arange(0.0, 1.0 + 1e-9, args.step), 4)
     half = int(np.argmin(np.abs(grid - 0.5)))
     print(f"{args.exp}: {args.model} + SVM, {len(folds)} folds, UA % by the weight of {args.model}")
