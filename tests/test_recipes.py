@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import REPO, TINY_RECIPE_CONFIG, copy_recipe, make_crema, make_iemocap, make_ravdess, make_tess
+from conftest import REPO, TINY_RECIPE_CONFIG, copy_recipe, make_crema, make_iemocap, make_ravdess, make_tess, write_audio
 from serkit.baseline.opensmile_svm import available as baseline_missing
 
 
@@ -72,18 +72,28 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     assert "20.6 min" in (recipe / "RESULTS.md").read_text()  # 1234 s, from the kept record
 
 
-def tess_recipe_with_noise(tmp_path, noise_files):
-    """A fake TESS release, a folder of white-noise files in two kinds, the recipe copied, its
-    environment, and the run.sh command up to the folds (stage 3) with --noise-root."""
-    root = make_tess(tmp_path / "release")
+def make_emodb(root):
+    """A fake EmoDB release: three speakers, three emotions, two texts (``<root>/wav/03a01Wa.wav``)."""
+    for spk in ("03", "08", "09"):
+        for text in ("a01", "b02"):
+            for letter in "WTN":
+                write_audio(root / "wav" / f"{spk}{text}{letter}a.wav", 16000)
+    return root
+
+
+def tess_recipe_with_noise(tmp_path, noise_files, corpus="tess", maker=make_tess):
+    """A fake release of the corpus (TESS unless told), a folder of white-noise files in two kinds, the
+    recipe copied, its environment, and the run.sh command up to the folds (stage 3) with --noise-root."""
+    root = maker(tmp_path / "release")
     noise = tmp_path / "noise"
     rng = np.random.default_rng(0)
     for i in range(noise_files):
         (noise / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
         sf.write(str(noise / f"kind{i % 2}" / f"n{i}.wav"), 0.1 * rng.standard_normal(16000 * 2), 16000)
-    recipe = copy_recipe("tess", tmp_path / "egs")
+    recipe = copy_recipe(corpus, tmp_path / "egs")
     env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    base = ["./run.sh", "--tess-root", str(root), "--stop-stage", "3", "--nj", "1", "--", "--noise-root", str(noise)]
+    base = ["./run.sh", f"--{corpus.replace('_', '-')}-root", str(root), "--stop-stage", "3", "--nj", "1", "--",
+            "--noise-root", str(noise)]
     return root, recipe, env, base
 
 
@@ -129,3 +139,23 @@ def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_pa
     assert not np.allclose(first[utt], second["noise2-" + utt[len("noise-"):]])  # other noise, not a duplicate
     wrong = subprocess.run(base + ["--noise-copies", "0"], cwd=recipe, env=env, capture_output=True, text=True)
     assert wrong.returncode != 0 and "--noise-copies '0' is not a count from 1 to 99" in wrong.stderr
+
+
+def test_emodb_recipe_trains_on_two_noisy_copies_at_low_snrs_by_default(tmp_path):
+    """EmoDB's recipe default with a noise folder (issue 14, confirmed on its ten folds): two noisy
+    copies of every training utterance, each at 10, 5 or 0 dB; options after -- still override it."""
+    _, recipe, env, base = tess_recipe_with_noise(tmp_path, noise_files=4, corpus="emodb", maker=make_emodb)
+    run = subprocess.run(base, cwd=recipe, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    fold = recipe / "data" / "folds" / "fold1"
+    clean = (fold / "train" / "utt2emo").read_text().splitlines()
+    both = (fold / "train_aug" / "utt2emo").read_text().splitlines()
+    assert len(clean) == 12 and len(both) == 3 * len(clean)
+    snrs = {float(field[len("snr="):]) for copy in ("all_noise", "all_noise2")
+            for line in (recipe / "data" / copy / "utt2aug").read_text().splitlines()
+            for field in line.split() if field.startswith("snr=")}
+    assert snrs and snrs <= {10.0, 5.0, 0.0}, snrs
+    again = subprocess.run(base[:2] + [base[2], "--stage", "3", "--stop-stage", "3", "--nj", "1", "--", "--noise-root",
+                                       base[-1], "--noise-copies", "1"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert len((fold / "train_aug" / "utt2emo").read_text().splitlines()) == 2 * len(clean)

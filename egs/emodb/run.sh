@@ -8,6 +8,8 @@
 # are the shared recipe body (../TEMPLATE/ser.sh: augmentation, features, folds, training,
 # baseline, scoring, results); options after -- go to it, e.g.
 #   ./run.sh --emodb-root DIR -- --noise-root NOISE --robust-snrs "20 10 5 0" --export-configs conf/train.yaml
+# With a noise folder (-- --noise-root NOISE) the CRNN and the SVM train on every utterance plus two
+# noisy copies at 10, 5 or 0 dB (RESULTS.md, issue 14); -- --noise-copies N --noise-snrs a:b:.. overrides.
 # Configs that fine-tune a model pre-trained on other corpora (train.init_from
 # ../cross_corpus/exp/pretrain_emodb/final.pt, e.g. conf/tuning/t11_pretrained_fixed_ensemble3.yaml)
 # have ./pretrain.sh train it first from --savee-root and --crema-d-root, unless it exists.
@@ -47,6 +49,7 @@ fi
 if [ ${stop_stage} -ge 1 ]; then
   ./ser.sh --stage $(( stage > 1 ? stage : 1 )) --stop-stage "$stop_stage" --nj "$nj" --train-jobs "$train_jobs" \
     --data all --folds loso --dev-speakers 0 --train-configs "$train_configs" --speed-perturb "$speed_perturb" \
+    --noise-copies 2 --noise-snrs 10:5:0 \
     --title "EmoDB, 7 emotions, leave-one-speaker-out" --run-command "$command_line" "$@"
 fi
 echo "$(date '+%Y-%m-%d %H:%M:%S') (run.sh) Done: results in $(pwd)/RESULTS.md, experiments in $(pwd)/exp"
