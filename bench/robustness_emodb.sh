@@ -11,8 +11,9 @@
 # All ten folds (about 3 h on 2 cores): --fold-file data/folds/folds.txt --ref-folds 1,2,3,4,5,6,7,8,9,10
 # (the fold file that run.sh's stage 3 writes).
 # --variants: any of sp noise both ss ss_noise [all five].
-# Run egs/emodb/run.sh first with the same --noise-root and --robust-snrs "20 10 5 0": its
-# exp/train models are the "no augmentation" row (restricted to the same folds).
+# Run egs/emodb/run.sh first with the same --noise-root, --noise-aug false (with a noise folder the recipe
+# trains on noisy copies by default) and --robust-snrs "20 10 5 0": its exp/train models are the
+# "no augmentation" row (restricted to the same folds).
 set -euo pipefail
 noise_root=
 fold_file=conf/folds_robust5.txt
