@@ -81,7 +81,7 @@ def make_emodb(root):
     return root
 
 
-def tess_recipe_with_noise(tmp_path, noise_files, corpus="tess", maker=make_tess):
+def recipe_with_noise(tmp_path, noise_files, corpus="tess", maker=make_tess):
     """A fake release of the corpus (TESS unless told), a folder of white-noise files in two kinds, the
     recipe copied, its environment, and the run.sh command up to the folds (stage 3) with --noise-root."""
     root = maker(tmp_path / "release")
@@ -100,7 +100,7 @@ def tess_recipe_with_noise(tmp_path, noise_files, corpus="tess", maker=make_tess
 def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
     """A noise folder switches the recipe to multi-condition training (issue 14's default): every
     fold's training set gains a noisy copy of each utterance; --noise-aug false keeps it clean."""
-    root, recipe, env, base = tess_recipe_with_noise(tmp_path, noise_files=4)
+    root, recipe, env, base = recipe_with_noise(tmp_path, noise_files=4)
     first = subprocess.run(base, cwd=recipe, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "for the models (--noise-aug) true, for the SVM (--svm-train-aug) true" in first.stdout
@@ -122,7 +122,7 @@ def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
 def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_path):
     """--noise-copies 2: two noisy copies of every training utterance, mixed with different noise
     (seed per copy), both in every fold's train_aug; a count that is not one fails with the option."""
-    _, recipe, env, base = tess_recipe_with_noise(tmp_path, noise_files=6)
+    _, recipe, env, base = recipe_with_noise(tmp_path, noise_files=6)
     run = subprocess.run(base + ["--noise-copies", "2"], cwd=recipe, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     fold = recipe / "data" / "folds" / "fold1"
@@ -144,7 +144,7 @@ def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_pa
 def test_emodb_recipe_trains_on_two_noisy_copies_at_low_snrs_by_default(tmp_path):
     """EmoDB's recipe default with a noise folder (issue 14, confirmed on its ten folds): two noisy
     copies of every training utterance, each at 10, 5 or 0 dB; options after -- still override it."""
-    _, recipe, env, base = tess_recipe_with_noise(tmp_path, noise_files=4, corpus="emodb", maker=make_emodb)
+    _, recipe, env, base = recipe_with_noise(tmp_path, noise_files=4, corpus="emodb", maker=make_emodb)
     run = subprocess.run(base, cwd=recipe, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     fold = recipe / "data" / "folds" / "fold1"
