@@ -28,10 +28,16 @@ def noise_class(name: str, esc50: dict) -> str:
     return re.sub(r"[_-]?\d+$", "", name)
 
 
-def pred_dir(exp: Path, model: str, fold: str, cond: str) -> Path:
+def utt2pred_path(exp: Path, model: str, fold: str, cond: str) -> Path:
     """A system's utt2pred on one test condition: a fused system keeps its noisy sets in fused_<cond>."""
     fused = exp / model / fold / f"fused_{cond}" / "decode_test" / "utt2pred"
     return fused if cond and fused.is_file() else exp / model / fold / f"decode_test{'_' + cond if cond else ''}" / "utt2pred"
+
+
+def lookup(table: dict, key: str, path: Path, what: str) -> str:
+    if key not in table:
+        sys.exit(f"robust_by_noise: {path} has no line for {key} ({what}); was stage 6 of the run finished for this set?")
+    return table[key]
 
 
 def main(argv) -> int:
@@ -54,15 +60,19 @@ def main(argv) -> int:
     for fold in folds:
         test = args.folds_dir / fold / f"test_{args.cond}"
         ref, aug = read_table(test / "utt2emo"), read_table(test / "utt2aug")
-        clean, noisy = read_table(pred_dir(args.exp, args.model, fold, "")), read_table(pred_dir(args.exp, args.model, fold, args.cond))
+        clean_path = utt2pred_path(args.exp, args.model, fold, "")
+        noisy_path = utt2pred_path(args.exp, args.model, fold, args.cond)
+        clean, noisy = read_table(clean_path), read_table(noisy_path)
         for utt, emo in ref.items():
             if not utt.startswith(prefix):
                 p.error(f"{test}/utt2emo: '{utt}' does not start with '{prefix}' (not a noisy copy of a clean test utterance)")
-            fields = dict(kv.split("=", 1) for kv in aug[utt].split())
+            fields = dict(kv.split("=", 1) for kv in lookup(aug, utt, test / "utt2aug", "what was mixed in").split() if "=" in kv)
+            if "noise" not in fields:
+                p.error(f"{test}/utt2aug: '{utt}' has no noise=<recording> (--cond must name a noisy set, e.g. snr5, not rt0.6)")
             row = counts[noise_class(fields["noise"], esc50)]
             row[0] += 1
-            row[1] += clean[utt[len(prefix):]] == emo
-            row[2] += noisy[utt] == emo
+            row[1] += lookup(clean, utt[len(prefix):], clean_path, "its clean prediction") == emo
+            row[2] += lookup(noisy, utt, noisy_path, "its noisy prediction") == emo
     total = [sum(r[i] for r in counts.values()) for i in range(3)]
     print(f"{args.exp}/{args.model}, {args.cond}, {len(folds)} folds: {total[0]} utterances, accuracy "
           f"{100 * total[1] / total[0]:.1f} clean, {100 * total[2] / total[0]:.1f} noisy")
