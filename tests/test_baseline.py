@@ -119,6 +119,25 @@ def _prefixed_copy(src, dst, prefix):
     return dst
 
 
+def test_fold_variants_map_each_training_copy_to_its_source(tmp_path):
+    """train_aug/utt2source: every copy of a training speaker's utterance names that utterance
+    (train.consistency pairs them); test speakers' copies are not in train_aug."""
+    from serkit.data.datadir import DataDir
+
+    d = make_data_dir(tmp_path, "all", speakers=("s1", "s2", "s3"), utts_per_spk=4, seconds=0.3)
+    noisy = _prefixed_copy(d, tmp_path / "all_noise", "noise-")
+    noisy2 = _prefixed_copy(d, tmp_path / "all_noise2", "noise2-")
+    run_script([sys.executable, "-m", "serkit.bin.make_folds", "--scheme", "loso", "--dev-speakers", "0", d, tmp_path / "folds"])
+    run_script([sys.executable, "-m", "serkit.bin.fold_variants", "--folds-dir", tmp_path / "folds",
+                "--train-aug", f"{noisy}:noise-", f"{noisy2}:noise2-"])
+    for k in (1, 2, 3):
+        fold = tmp_path / "folds" / f"fold{k}"
+        train = DataDir(fold / "train").utts
+        assert read_table(fold / "train_aug" / "utt2source") == {
+            **{f"noise-{u}": u for u in train}, **{f"noise2-{u}": u for u in train}}
+        assert set(DataDir(fold / "train_aug").utts) == set(train) | {p + u for p in ("noise-", "noise2-") for u in train}
+
+
 def test_baseline_cli_scores_a_noisy_test_variant(tmp_path):
     """--test-variant snr5=DIR: each fold's SVM also decides fold<k>/test_snr5 (fold_variants)."""
     d = make_data_dir(tmp_path, "all", speakers=("s1", "s2", "s3"), utts_per_spk=6, seconds=0.5)

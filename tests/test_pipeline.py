@@ -230,3 +230,48 @@ def test_reverb_stage_changes_a_share_of_items_reproducibly():
     assert 10 < sum(changed) < 30  # about half
     assert all(np.array_equal(a["feats"], b["feats"]) for a, b in zip(first, again))
     assert all(np.all(b["feats"] >= a["feats"] - 1e-5) for a, b in zip(items, first))  # energy is only added
+
+
+def _noisy_copies(examples, offset=5.0):
+    """Each example's copy under ``noise-<utt>`` with its source recorded, as fold_variants writes them."""
+    return [Example(f"noise-{e.utt}", e.feats + np.float32(offset), e.label, "noise-s", source=e.utt) for e in examples]
+
+
+def test_clean_partners_pair_a_copy_with_its_source_only_when_the_frames_match():
+    from serkit.loader.pipeline import clean_partners
+
+    clean = _examples(4)
+    copies = _noisy_copies(clean[:2])
+    stretched = Example("sp0.9-u002", np.zeros((len(clean[2].feats) + 7, 8), np.float32), 2, "sp0.9-s", source="u002")
+    orphan = Example("noise-gone", clean[3].feats, 0, "noise-s", source="not-loaded")
+    partners, paired = clean_partners(clean + copies + [stretched, orphan])
+    assert partners == [0, 1, 2, 3, 0, 1, 6, 7] and paired == 2  # copies -> sources; the rest -> themselves
+
+
+def test_batches_carry_each_items_clean_version_cropped_and_masked_alike():
+    from serkit.loader.pipeline import clean_partners
+
+    clean = _examples(12)
+    examples = clean + _noisy_copies(clean)
+    partners, _ = clean_partners(examples)
+    config = DataConfig(batch_size=8, max_frames=50,
+                        spec_augment=SpecAugmentConfig(freq_masks=2, freq_width=3, time_masks=2, time_width=8))
+    batches = train_batches(examples, config, seed=1, epoch=1, partners=partners)
+    assert all(b.clean is not None and b.clean.shape == b.feats.shape for b in batches)
+    by_utt = {e.utt: e for e in examples}
+    masked = 0
+    for b in batches:
+        for i, utt in enumerate(b.utts):
+            n = int(b.lengths[i])
+            feats, cln = b.feats[i, :n].numpy(), b.clean[i, :n].numpy()
+            diff = feats - cln
+            zero = (feats == 0) & (cln == 0)  # SpecAugment's masks, the same on both
+            masked += zero.sum()
+            expected = 5.0 if utt.startswith("noise-") else 0.0
+            assert np.allclose(diff[~zero], expected, atol=1e-5)
+            source = by_utt[by_utt[utt].source or utt].feats  # cln is a window of the source
+            rows = ~zero.all(axis=1)
+            assert any(np.allclose(source[s:s + n][rows][~zero[rows]], cln[rows][~zero[rows]])
+                       for s in range(len(source) - n + 1))
+    assert masked > 0
+    assert all(b.clean is None for b in train_batches(examples, config, seed=1, epoch=1))  # only when asked

@@ -399,3 +399,50 @@ def test_config_differences_ignore_settings_added_since_at_their_defaults():
     new = to_dict(TrainConfig())
     old["optim"]["lr"] = 0.5
     assert [k for k, _, _ in config_differences(old, new)] == ["optim.lr"]
+
+
+def test_consistency_pulls_each_noisy_copy_towards_the_models_view_of_its_source(tmp_path, dirs, caplog):
+    """train.consistency: CE plus weight * KL(p(clean source) || p(copy)), the clean posterior taken
+    in evaluation mode without gradient; copies are paired through Example.source (utt2source)."""
+    import dataclasses
+
+    from serkit.loader.pipeline import train_batches
+    from serkit.train.consistency import consistency_loss
+
+    torch.set_num_threads(1)
+    labels = labels_of(dirs[0])
+    clean = load_examples(dirs[0], labels, show_progress=False)
+    rng = np.random.default_rng(0)
+    copies = [dataclasses.replace(e, utt=f"noise-{e.utt}", source=e.utt, speaker=f"noise-{e.speaker}",
+                                  feats=e.feats + rng.normal(0, 1, e.feats.shape).astype(np.float32)) for e in clean]
+    config = _config(tmp_path, train__max_epochs=1)
+    config.train.consistency.weight = 2.0
+    config.scheduler.name = "cosine"  # no dev set
+    with caplog.at_level("INFO", logger="serkit.train.trainer"):
+        trainer = Trainer(config, tmp_path / "exp", clean + copies, None, labels, DistContext()).setup()
+    assert f"{len(copies)} of {2 * len(clean)} training utterances are noisy copies paired" in caplog.text
+    batch = train_batches(trainer.train_set, config.data, 777, 1, partners=trainer.partners)[0]
+    assert batch.clean is not None and not torch.equal(batch.clean, batch.feats)
+    trainer.net.eval()  # dropout off: the two passes below see the same model
+    loss = trainer._loss(batch, np.random.default_rng(0))
+    assert not trainer.model.training  # the mode it was called in is kept
+    with torch.no_grad():
+        logits = trainer.model(batch.feats, batch.lengths)
+        ce = trainer.criterion(logits, batch.labels)
+        pulled = consistency_loss(logits, trainer.model(batch.clean, batch.lengths), config.train.consistency)
+    assert pulled > 0 and torch.isclose(loss, ce + pulled, atol=1e-5)
+    assert torch.isclose(consistency_loss(logits, logits, config.train.consistency), torch.tensor(0.0), atol=1e-6)
+    trainer.net.train()
+    assert len(trainer.fit().epochs) == 1
+    config.train.consistency.weight = 0.0  # off: no pairing, no clean batches
+    plain = Trainer(config, tmp_path / "plain", clean + copies, None, labels, DistContext()).setup()
+    assert plain.partners is None
+    d = make_feature_dir(tmp_path, "aug", speakers=("a",), utts_per_spk=3)  # the loader reads utt2source
+    (d / "utt2source").write_text("a-001 a-000\n")
+    assert [e.source for e in load_examples(d, labels, show_progress=False)] == ["", "a-000", ""]
+
+
+def test_a_consistency_config_is_checked():
+    with pytest.raises(ValueError, match="consistency.weight must be >= 0"):
+        from serkit.train.config import ConsistencyConfig
+        ConsistencyConfig(weight=-1.0)

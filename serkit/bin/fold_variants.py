@@ -13,6 +13,10 @@ labels, e.g. serkit.bin.pool_corpora's ``train``; none of its speakers may be a 
 every fold's ``train_aug``, less its utterances of labels the fold does not train on (counted in
 the log); ``train_aug/utt2corpus`` names each utterance's corpus (the fold's own: ``target``) for
 ``data.balance: corpus`` or ``corpus_class``.
+
+``train_aug/utt2source`` maps each augmented copy to the training utterance it was made from
+(``noise-03a01Fa 03a01Fa``: the copy's id less its prefix), for ``train.consistency`` (a copy's
+prediction pulled towards its clean source's).
 """
 from __future__ import annotations
 
@@ -77,17 +81,23 @@ def main(argv: List[str]) -> int:
     for fold in folds:
         train_spk = _speakers(fold / "train")
         parts = [fold / "train"]
+        train_utts = set(DataDir(fold / "train").utts)
+        utt2source: Dict[str, str] = {}
         for spec in args.train_aug:
             src, prefix = _split(spec, "--train-aug")
             dst = fold / f"aug_{Path(src).name}"
             subset_data_dir(src, dst, spks=[prefix + s for s in train_spk])
             parts.append(dst)
+            utt2source.update({u: u[len(prefix):] for u in DataDir(dst).utts
+                               if u.startswith(prefix) and u[len(prefix):] in train_utts})
         corpus_of = {}
         for i, src in enumerate(args.train_extra):
             parts.append(_extra_part(Path(src), fold, fold / f"extra{i + 1}", corpus_of))
         if args.train_aug or args.train_extra:
             combine_data(fold / "train_aug", parts)
             check_speaker_independent(fold / "train_aug", fold / "test")
+        if utt2source:
+            write_table(fold / "train_aug" / "utt2source", utt2source)
         if args.train_extra:
             write_table(fold / "train_aug" / "utt2corpus",
                         {u: corpus_of.get(u, "target") for u in DataDir(fold / "train_aug").utts})

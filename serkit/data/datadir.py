@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 UTT_TABLES = (
     "utt2spk", "utt2emo", "text", "utt2dur", "utt2gender", "feats.scp", "utt2num_frames", "segments", "utt2aug",
     "utt2corpus",  # pooled corpora (serkit.bin.pool_corpora): which corpus each utterance comes from
+    "utt2source",  # augmented copies (serkit.bin.fold_variants): the utterance each was made from
 )
 # Tables keyed by speaker id.
 SPK_TABLES = ("spk2utt", "cmvn.scp", "spk2gender")

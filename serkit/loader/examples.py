@@ -34,6 +34,7 @@ class Example:
     text: Optional[str] = None  # transcript; None when the utterance has none
     tokens: Optional[np.ndarray] = None  # int64 token ids once tokenized (empty: no text)
     corpus: str = ""  # from utt2corpus when the data pools several corpora
+    source: str = ""  # from utt2source for an augmented copy: the utterance it was made from
 
 
 def labels_of(data_dir: PathLike) -> List[str]:
@@ -65,6 +66,7 @@ def load_examples(
     feats = d.table("feats.scp")
     utt2spk = d.table("utt2spk")
     utt2corpus = d.optional("utt2corpus")
+    utt2source = d.optional("utt2source")
     utt2emo = d.table("utt2emo") if labels is not None else None
     cmvn_table = d.table("cmvn.scp") if cmvn else None
     index = {label: i for i, label in enumerate(labels)} if labels is not None else {}
@@ -101,8 +103,9 @@ def load_examples(
             norm = norm_cache[spk]
         transcript = (texts.get(utt) or None) if texts is not None else None
         corpus = (utt2corpus.get(utt) or "") if utt2corpus is not None else ""
+        source = (utt2source.get(utt) or "") if utt2source is not None else ""
         examples.append(Example(utt, np.ascontiguousarray(mat, dtype=np.float32), label, utt2spk[utt], norm, transcript,
-                                corpus=corpus))
+                                corpus=corpus, source=source))
     if texts is not None:
         missing = sum(ex.text is None for ex in examples)
         if missing:

@@ -3,7 +3,9 @@
     order -> crop -> add_reverb -> add_noise -> spec_augment [-> drop_text] -> bucket -> (this rank's slice) -> collate
 
 Each stage takes and yields plain items (``{"utt", "feats", "label"}``, plus ``"tokens"`` when the
-examples were tokenized with :func:`tokenized`), so each can be tested alone. All
+examples were tokenized with :func:`tokenized`, and ``"clean"`` when :func:`clean_partners` gave each
+item the features of its clean version: cropped and masked like ``"feats"``, never mixed with noise
+or reverberated), so each can be tested alone. All
 randomness comes from one ``numpy.random.Generator`` per epoch, seeded from (seed, epoch), so a
 resumed run sees the same batches it would have seen; text dropout has a generator of its own,
 so the audio side of a text model's batches is the audio model's.
@@ -34,11 +36,12 @@ class Batch:
     utts: List[str]
     tokens: Optional[torch.Tensor] = None  # [B, L] int64, padded with 0 (L >= 1); None without text
     token_lengths: Optional[torch.Tensor] = None  # [B]; 0 = no transcript
+    clean: Optional[torch.Tensor] = None  # [B, T, F]: each item's clean version (train.consistency); else None
 
     def to(self, device) -> "Batch":
         move = (lambda t: t.to(device) if t is not None else None)
         return Batch(self.feats.to(device), self.lengths.to(device), self.labels.to(device), self.utts,
-                     move(self.tokens), move(self.token_lengths))
+                     move(self.tokens), move(self.token_lengths), move(self.clean))
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -78,12 +81,29 @@ def tokenized(examples: Sequence[Example], tokenizer: Tokenizer) -> Tuple[List[E
     return out, sum(len(ex.tokens) == 0 for ex in out)
 
 
-def items(examples: Sequence[Example], order: Iterable[int]) -> Iterator[Item]:
+def clean_partners(examples: Sequence[Example]) -> Tuple[List[int], int]:
+    """For each example, the index of its clean version: the example of its ``source`` (an
+    augmented copy's original, from utt2source) when that is loaded and has as many frames (a noisy
+    copy; not a speed-perturbed one), else itself. Also how many examples got a partner."""
+    index = {ex.utt: i for i, ex in enumerate(examples)}
+    partners, paired = [], 0
+    for i, ex in enumerate(examples):
+        j = index.get(ex.source, i) if ex.source else i
+        if j != i and examples[j].feats.shape != ex.feats.shape:
+            j = i
+        paired += j != i
+        partners.append(j)
+    return partners, paired
+
+
+def items(examples: Sequence[Example], order: Iterable[int], partners: Optional[Sequence[int]] = None) -> Iterator[Item]:
     for i in order:
         ex = examples[i]
         item = {"utt": ex.utt, "feats": ex.feats, "label": ex.label, "cmvn": ex.cmvn}
         if ex.tokens is not None:
             item["tokens"] = ex.tokens
+        if partners is not None:
+            item["clean"] = examples[partners[i]].feats
         yield item
 
 
@@ -94,6 +114,8 @@ def crop(stream: Iterable[Item], max_frames: int, rng: np.random.Generator) -> I
         if max_frames and len(feats) > max_frames:
             start = int(rng.integers(0, len(feats) - max_frames + 1))
             item = dict(item, feats=feats[start: start + max_frames])
+            if "clean" in item:  # the same window of the clean version
+                item["clean"] = item["clean"][start: start + max_frames]
         yield item
 
 
@@ -169,17 +191,20 @@ def spec_augment(stream: Iterable[Item], config: SpecAugmentConfig, rng: np.rand
             yield item
             continue
         feats = np.array(item["feats"], copy=True)
+        clean = np.array(item["clean"], copy=True) if "clean" in item else feats[:0]  # same masks as feats
         frames, bins = feats.shape
         bins = min(bins, config.max_bin) if config.max_bin else bins
         for _ in range(config.freq_masks):
             width = int(rng.integers(0, min(config.freq_width, bins) + 1))
             start = int(rng.integers(0, bins - width + 1))
             feats[:, start: start + width] = 0.0
+            clean[:, start: start + width] = 0.0
         for _ in range(config.time_masks):
             width = int(rng.integers(0, min(config.time_width, frames // 4) + 1))
             start = int(rng.integers(0, frames - width + 1))
             feats[start: start + width, :] = 0.0
-        yield dict(item, feats=feats)
+            clean[start: start + width, :] = 0.0
+        yield dict(item, feats=feats, **({"clean": clean} if "clean" in item else {}))
 
 
 def drop_text(stream: Iterable[Item], prob: float, rng: np.random.Generator) -> Iterator[Item]:
@@ -213,8 +238,11 @@ def collate(batch: Sequence[Item]) -> Batch:
     lengths = [len(it["feats"]) for it in batch]
     dim = batch[0]["feats"].shape[1]
     feats = np.zeros((len(batch), max(lengths), dim), dtype=np.float32)
+    clean = np.zeros_like(feats) if "clean" in batch[0] else None
     for i, it in enumerate(batch):
         feats[i, : lengths[i]] = it["feats"]
+        if clean is not None:
+            clean[i, : lengths[i]] = it["clean"]
     tokens = token_lengths = None
     if "tokens" in batch[0]:
         if not all("tokens" in it for it in batch):
@@ -231,14 +259,16 @@ def collate(batch: Sequence[Item]) -> Batch:
         [str(it["utt"]) for it in batch],
         tokens,
         token_lengths,
+        torch.from_numpy(clean) if clean is not None else None,
     )
 
 
 def train_batches(
     examples: Sequence[Example], config: DataConfig, seed: int, epoch: int, rank: int = 0, world: int = 1,
-    noise_bank: Sequence[np.ndarray] = (),
+    noise_bank: Sequence[np.ndarray] = (), partners: Optional[Sequence[int]] = None,
 ) -> List[Batch]:
-    """This rank's training batches of one epoch.
+    """This rank's training batches of one epoch; with ``partners`` (:func:`clean_partners`), each
+    batch also holds every item's clean version (``Batch.clean``).
 
     Every rank builds the same global batches (same seed) and keeps its slice ``[rank::world]``
     of each, so ``batch_size`` means the same with any number of processes and gradient averaging
@@ -247,7 +277,7 @@ def train_batches(
     rng = epoch_rng(seed, epoch)
     corpora = [ex.corpus for ex in examples] if config.balance in CORPUS_BALANCE else None
     order = epoch_order([ex.label for ex in examples], config.balance, rng, corpora)
-    stream = crop(items(examples, order), config.max_frames, rng)
+    stream = crop(items(examples, order, partners), config.max_frames, rng)
     if config.reverb.enabled:
         stream = add_reverb(stream, config.reverb, np.random.default_rng([seed, epoch, 65537]))
     if config.noise.enabled:

@@ -41,6 +41,24 @@ class DistillConfig:
 
 
 @dataclass
+class ConsistencyConfig:
+    """Clean-to-noisy consistency: loss += weight * T^2 * KL(p_clean_T || p_T), where p is the
+    model's posterior on a training item and p_clean its posterior, in evaluation mode and without
+    gradient, on the item's clean version: for a noisy copy (``utt2source`` of the training data,
+    written by serkit.bin.fold_variants) its source utterance, cropped and masked alike; for an item
+    mixed with noise or reverberated online (``data.noise``, ``data.reverb``), the item before
+    mixing. A copy pulled towards what the model says of the clean speech learns what noise does
+    not change. 0 disables."""
+
+    weight: float = 0.0
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.weight < 0 or self.temperature <= 0:
+            raise ValueError("consistency.weight must be >= 0 and consistency.temperature > 0")
+
+
+@dataclass
 class OptimConfig:
     name: str = "adamw"  # adam | adamw
     lr: float = 1e-3
@@ -88,6 +106,7 @@ class LoopConfig:
     init_skip: List[str] = field(default_factory=list)  # parameters (name prefixes) not taken from it, e.g. [classifier]
     prune: PruneConfig = field(default_factory=PruneConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
 
     def __post_init__(self) -> None:
         if self.max_epochs < 1:

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from serkit.loader.examples import Example
-from serkit.loader.pipeline import train_batches
+from serkit.loader.pipeline import clean_partners, train_batches
 from serkit.errors import SerkitError
 from serkit.models import build_model, run_model
 from serkit.score.metrics import compute_scores
@@ -32,6 +32,7 @@ from serkit.text.tokenizer import Tokenizer
 from serkit.train import setup as build
 from serkit.train.checkpoint import average_checkpoints, epoch_checkpoints, save_checkpoint
 from serkit.train.compression import apply_masks, kd_loss, magnitude_masks, sparsity_of
+from serkit.train.consistency import consistency_loss
 from serkit.train.config import TrainConfig
 from serkit.train.distributed import DistContext
 from serkit.train.evaluate import evaluate
@@ -73,6 +74,7 @@ class Trainer:
         self.tokenizer: Optional[Tokenizer] = None
         self.masks: Dict[str, torch.Tensor] = {}
         self.teacher: Optional[nn.Module] = None
+        self.partners: Optional[List[int]] = None  # each training example's clean version (train.consistency)
         self.history = History()
         self.start_epoch = 1
         self.writer = None
@@ -103,6 +105,11 @@ class Trainer:
             nn.parallel.DistributedDataParallel(self.model, device_ids=[ctx.device] if ctx.device.type == "cuda" else None)
             if ctx.enabled else self.model
         )
+        if cfg.train.consistency.weight > 0:
+            self.partners, paired = clean_partners(self.train_set)
+            logger.info("consistency: %d of %d training utterances are noisy copies paired with their source; "
+                        "the rest are their own clean version%s", paired, len(self.train_set),
+                        " (before online noise or reverberation)" if cfg.data.noise.enabled or cfg.data.reverb.enabled else "")
         self.optimizer = build.build_optimizer(cfg, self.model.parameters())
         self.scheduler = build.build_scheduler(cfg, self.optimizer)
         weights = build.class_weights(cfg, self.train_set, len(self.labels), ctx.device)
@@ -155,11 +162,12 @@ class Trainer:
         """Cross-entropy (label smoothing, class weights); with mixup, of a mix of the batch with
         a shuffled copy of itself, weighted like the mix."""
         alpha = self.config.train.mixup_alpha
-        feats, lengths = batch.feats, batch.lengths
+        feats, lengths, clean = batch.feats, batch.lengths, batch.clean
         if alpha > 0 and len(batch.utts) > 1:
             lam = float(rng.beta(alpha, alpha))
             perm = torch.from_numpy(rng.permutation(len(batch.utts))).to(feats.device)
             feats = lam * feats + (1 - lam) * feats[perm]
+            clean = lam * clean + (1 - lam) * clean[perm] if clean is not None else None
             lengths = torch.maximum(lengths, lengths[perm])
         logits = run_model(self.net, feats, lengths, batch.tokens, batch.token_lengths).float()
         if alpha > 0 and len(batch.utts) > 1:
@@ -170,13 +178,21 @@ class Trainer:
             with torch.no_grad():
                 teacher_logits = run_model(self.teacher, feats, lengths, batch.tokens, batch.token_lengths).float()
             loss = kd_loss(logits, teacher_logits, loss, self.config.train.distill)
+        if clean is not None:  # what the model says of the clean version, without dropout or gradient
+            training = self.model.training
+            self.model.eval()
+            with torch.no_grad():
+                clean_logits = run_model(self.model, clean, lengths, batch.tokens, batch.token_lengths).float()
+            self.model.train(training)
+            loss = loss + consistency_loss(logits, clean_logits, self.config.train.consistency)
         return loss
 
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         self.net.train()
         self._lr_warmup(epoch)
         batches = train_batches(
-            self.train_set, self.config.data, self.config.train.seed, epoch, self.ctx.rank, self.ctx.world, self.noise_bank
+            self.train_set, self.config.data, self.config.train.seed, epoch, self.ctx.rank, self.ctx.world, self.noise_bank,
+            self.partners,
         )
         total_loss, total_utts, total_frames = 0.0, 0, 0
         start = time.perf_counter()
