@@ -437,6 +437,10 @@ def test_consistency_pulls_each_noisy_copy_towards_the_models_view_of_its_source
     config.train.consistency.weight = 0.0  # off: no pairing, no clean batches
     plain = Trainer(config, tmp_path / "plain", clean + copies, None, labels, DistContext()).setup()
     assert plain.partners is None
+    config.train.consistency.weight = 1.0  # on, but nothing to pair: said
+    with caplog.at_level("WARNING", logger="serkit.train.trainer"):
+        Trainer(config, tmp_path / "alone", clean, None, labels, DistContext()).setup()
+    assert "no training utterance has a clean source" in caplog.text
     d = make_feature_dir(tmp_path, "aug", speakers=("a",), utts_per_spk=3)  # the loader reads utt2source
     (d / "utt2source").write_text("a-001 a-000\n")
     assert [e.source for e in load_examples(d, labels, show_progress=False)] == ["", "a-000", ""]

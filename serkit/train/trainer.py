@@ -107,9 +107,14 @@ class Trainer:
         )
         if cfg.train.consistency.weight > 0:
             self.partners, paired = clean_partners(self.train_set)
+            online = cfg.data.noise.enabled or cfg.data.reverb.enabled
             logger.info("consistency: %d of %d training utterances are noisy copies paired with their source; "
                         "the rest are their own clean version%s", paired, len(self.train_set),
-                        " (before online noise or reverberation)" if cfg.data.noise.enabled or cfg.data.reverb.enabled else "")
+                        " (before online noise or reverberation)" if online else "")
+            if not paired and not online:
+                logger.warning("train.consistency is on, but no training utterance has a clean source (no utt2source "
+                               "in the training data: make noisy copies with a recipe's --noise-aug) and there is no "
+                               "online noise or reverberation: the term only compares each item with itself")
         self.optimizer = build.build_optimizer(cfg, self.model.parameters())
         self.scheduler = build.build_scheduler(cfg, self.optimizer)
         weights = build.class_weights(cfg, self.train_set, len(self.labels), ctx.device)
