@@ -275,3 +275,23 @@ def test_batches_carry_each_items_clean_version_cropped_and_masked_alike():
                        for s in range(len(source) - n + 1))
     assert masked > 0
     assert all(b.clean is None for b in train_batches(examples, config, seed=1, epoch=1))  # only when asked
+
+
+def test_with_online_noise_the_clean_version_is_the_crop_before_mixing():
+    from serkit.loader.config import NoiseConfig
+    from serkit.loader.pipeline import clean_partners
+
+    examples = _examples(10)
+    config = DataConfig(batch_size=4, max_frames=50, spec_augment=SpecAugmentConfig(enabled=False),
+                        noise=NoiseConfig(enabled=True, data="x", snrs=[0.0], prob=1.0))
+    partners, paired = clean_partners(examples)
+    assert paired == 0 and partners == list(range(10))
+    bank = [np.full((30, 8), -3.0, np.float32)]
+    by_utt = {e.utt: e.feats for e in examples}
+    for batch in train_batches(examples, config, seed=2, epoch=1, noise_bank=bank, partners=partners):
+        for k, utt in enumerate(batch.utts):
+            n = int(batch.lengths[k])
+            feats, clean = batch.feats[k, :n].numpy(), batch.clean[k, :n].numpy()
+            source = by_utt[utt]  # clean: a window of the utterance, unmixed
+            assert any(np.array_equal(source[s:s + n], clean) for s in range(len(source) - n + 1))
+            assert np.all(feats >= clean - 1e-4) and not np.allclose(feats, clean)  # feats: it, plus noise power
