@@ -1,5 +1,6 @@
 """Recipes for corpora that are not on this machine run unchanged on fake trees with the
 official layout: data preparation, features and CMVN, and speaker-independent folds."""
+import json
 import os
 import subprocess
 import sys
@@ -139,6 +140,34 @@ def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_pa
     assert not np.allclose(first[utt], second["noise2-" + utt[len("noise-"):]])  # other noise, not a duplicate
     wrong = subprocess.run(base + ["--noise-copies", "0"], cwd=recipe, env=env, capture_output=True, text=True)
     assert wrong.returncode != 0 and "--noise-copies '0' is not a count from 1 to 99" in wrong.stderr
+
+
+@pytest.mark.skipif(bool(baseline_missing()), reason="the baseline needs opensmile and scikit-learn (extras: baseline)")
+def test_svm_noise_copies_trains_the_svm_on_the_first_copies_only(tmp_path):
+    """--svm-noise-copies 1 with --noise-copies 2: the models' folds keep both noisy copies, the SVM trains
+    on the first; a rerun with another count trains the SVM again; more copies than there are fails."""
+    _, recipe, env, base = recipe_with_noise(tmp_path, noise_files=4)
+    first = subprocess.run(base + ["--noise-copies", "2", "--svm-noise-copies", "1"], cwd=recipe, env=env,
+                           capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "noisy training copies: the models 2, the SVM 1" in first.stdout
+    both = (recipe / "data" / "folds" / "fold1" / "train_aug" / "utt2emo").read_text()
+    assert "noise-" in both and "noise2-" in both
+    svm = base[:2] + [base[2], "--stage", "5", "--stop-stage", "5", "--nj", "1", "--", "--noise-root", base[-1],
+                      "--noise-copies", "2", "--svm-noise-copies"]
+    info = recipe / "exp" / "baseline_svm" / "model_info.json"
+    scored = recipe / "exp" / "baseline_svm" / "results" / "summary.json"  # stage 6's: what makes stage 5 skip
+    for count, copies in (("1", ["noise-=data/all_noise"]), ("all", ["noise-=data/all_noise", "noise2-=data/all_noise2"])):
+        run = subprocess.run(svm + [count], cwd=recipe, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "skipped" not in run.stdout  # the second count retrains the SVM of the first, scored or not
+        assert json.loads(info.read_text())["train_copies"] == copies
+        scored.parent.mkdir(exist_ok=True)
+        scored.write_text("{}\n")
+    again = subprocess.run(svm + ["all"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "baseline_svm is newer than the folds; skipped" in again.stdout
+    wrong = subprocess.run(svm + ["3"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert wrong.returncode != 0 and "--svm-noise-copies 3 is more than --noise-copies 2" in wrong.stderr
 
 
 def test_emodb_recipe_trains_on_two_noisy_copies_at_low_snrs_by_default(tmp_path):

@@ -51,6 +51,8 @@
 #   --baseline true|false       run stage 5 [true]
 #   --svm-train-aug auto|true|false  the baseline SVM also trains on stage 1's training copies (--noise-aug,
 #                               --speed-perturb): multi-condition functionals; auto: as --noise-aug [auto]
+#   --svm-noise-copies N|all    with --svm-train-aug, the SVM trains on the first N noisy copies only (the
+#                               models on all --noise-copies) [all]
 #   --fusion true|false         stage 6 also scores each model fused with the baseline, posteriors averaged
 #                               (<config>+svm) [true; needs the baseline]
 #   --export-configs "F ..."    training configs whose models stage 7 exports [none]
@@ -87,6 +89,7 @@ robust_rt60s=
 train_configs=conf/train.yaml
 baseline=true
 svm_train_aug=auto
+svm_noise_copies=all
 fusion=true
 export_configs=
 exp=exp
@@ -129,10 +132,21 @@ else sets=$data; aug_src=$data; test_src=$data; fi
 train_aug=""      # <dir>:<speaker prefix> of each augmented copy
 for f in $speed_perturb; do train_aug="$train_aug data/${aug_src}_sp$f:sp$f-"; done
 case "$noise_copies" in [1-9]|[1-9][0-9]) ;; *) die "--noise-copies '$noise_copies' is not a count from 1 to 99" ;; esac
+[ "$svm_noise_copies" = all ] && svm_noise_copies=$noise_copies
+case "$svm_noise_copies" in [0-9]|[1-9][0-9]) ;; *) die "--svm-noise-copies '$svm_noise_copies' is not 'all' or a count" ;; esac
+[ "$svm_noise_copies" -le "$noise_copies" ] || die "--svm-noise-copies $svm_noise_copies is more than --noise-copies $noise_copies"
+svm_aug=$train_aug  # the SVM's copies (--svm-train-aug): the speed copies and the first --svm-noise-copies noisy ones
 noise_sfx() { [ "$1" = 1 ] || echo "$1"; }  # copy k's name: data/<set>_noise, _noise2, _noise3 ...
 if [ "$noise_aug" = true ]; then
-  for k in $(seq 1 "$noise_copies"); do train_aug="$train_aug data/${aug_src}_noise$(noise_sfx $k):noise$(noise_sfx $k)-"; done
+  for k in $(seq 1 "$noise_copies"); do
+    spec="data/${aug_src}_noise$(noise_sfx $k):noise$(noise_sfx $k)-"
+    train_aug="$train_aug $spec"
+    [ "$k" -le "$svm_noise_copies" ] && svm_aug="$svm_aug $spec"
+  done
 fi
+[ "$svm_train_aug" = true ] || svm_aug=""
+[ "$noise_aug" = true ] && [ "$svm_train_aug" = true ] && log "noisy training copies: the models $noise_copies," \
+  "the SVM $svm_noise_copies (--svm-noise-copies)"
 test_variants=""  # <name>=<dir>:<speaker prefix>
 for snr in $robust_snrs; do test_variants="$test_variants snr$snr=data/${test_src}_snr$snr:snr$snr-"; done
 for rt in $robust_rt60s; do test_variants="$test_variants rt$rt=data/${test_src}_rt$rt:rt$rt-"; done
@@ -235,13 +249,18 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
     fi
     variants_done=true
     for v in $variant_names; do [ -f "$exp/$base_tag/fold1/decode_test$v/utt2pred" ] || variants_done=false; done
+    svm_copies=$(for spec in $svm_aug; do echo "${spec#*:}=${spec%%:*}"; done)  # --train-copy PREFIX=DIR
+    # an earlier SVM that trained on other copies (--svm-noise-copies, --svm-train-aug) is trained again
+    [ -f "$exp/$base_tag/model_info.json" ] && ! python -c 'import json, sys
+sys.exit(sorted(json.load(open(sys.argv[1])).get("train_copies", [])) != sorted(sys.argv[2:]))' \
+      "$exp/$base_tag/model_info.json" $svm_copies && variants_done=false
     if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ] && $variants_done; then
       log "Stage 5: $exp/$base_tag is newer than the folds; skipped (delete it to run again)"
     else
       # and on each noisy / reverberated copy of the test sets (--robust-snrs, --robust-rt60s)
       python -m serkit.bin.baseline_svm --jobs "$nj" "data/$base_data" "$fdir" "$exp/$base_tag" \
         $(for spec in $test_variants; do v=${spec#*=}; echo "--test-variant ${spec%%=*}=${v%%:*}"; done) \
-        $([ "$svm_train_aug" = true ] && for spec in $train_aug; do echo "--train-copy ${spec#*:}=${spec%%:*}"; done)
+        $(for c in $svm_copies; do echo "--train-copy $c"; done)
     fi
   else
     log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"
