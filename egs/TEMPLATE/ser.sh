@@ -247,14 +247,14 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
       base_data=${train_set}_all
       utils/combine_data.sh "data/$base_data" "data/$train_set" "data/$dev_set" "data/$test_set" >/dev/null
     fi
-    variants_done=true
-    for v in $variant_names; do [ -f "$exp/$base_tag/fold1/decode_test$v/utt2pred" ] || variants_done=false; done
+    svm_current=true  # scored on every test variant asked for, trained on the copies asked for
+    for v in $variant_names; do [ -f "$exp/$base_tag/fold1/decode_test$v/utt2pred" ] || svm_current=false; done
     svm_copies=$(for spec in $svm_aug; do echo "${spec#*:}=${spec%%:*}"; done)  # --train-copy PREFIX=DIR
     # an earlier SVM that trained on other copies (--svm-noise-copies, --svm-train-aug) is trained again
     [ -f "$exp/$base_tag/model_info.json" ] && ! python -c 'import json, sys
 sys.exit(sorted(json.load(open(sys.argv[1])).get("train_copies", [])) != sorted(sys.argv[2:]))' \
-      "$exp/$base_tag/model_info.json" $svm_copies && variants_done=false
-    if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ] && $variants_done; then
+      "$exp/$base_tag/model_info.json" $svm_copies && svm_current=false
+    if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ] && $svm_current; then
       log "Stage 5: $exp/$base_tag is newer than the folds; skipped (delete it to run again)"
     else
       # and on each noisy / reverberated copy of the test sets (--robust-snrs, --robust-rt60s)
