@@ -168,6 +168,11 @@ def test_svm_noise_copies_trains_the_svm_on_the_first_copies_only(tmp_path):
     assert again.returncode == 0 and "baseline_svm is newer than the folds; skipped" in again.stdout
     wrong = subprocess.run(svm + ["3"], cwd=recipe, env=env, capture_output=True, text=True)
     assert wrong.returncode != 0 and "--svm-noise-copies 3 is more than --noise-copies 2" in wrong.stderr
+    unused = subprocess.run(svm[:-1] + ["--svm-train-aug", "false", "--svm-noise-copies", "1"], cwd=recipe, env=env,
+                            capture_output=True, text=True)
+    assert unused.returncode == 0, unused.stdout[-3000:] + unused.stderr[-3000:]
+    assert "--svm-noise-copies 1 is ignored" in unused.stdout
+    assert json.loads(info.read_text())["train_copies"] == []  # retrained on clean speech only
 
 
 def test_emodb_recipe_trains_on_two_noisy_copies_at_low_snrs_by_default(tmp_path):

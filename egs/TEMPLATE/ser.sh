@@ -132,6 +132,8 @@ else sets=$data; aug_src=$data; test_src=$data; fi
 train_aug=""      # <dir>:<speaker prefix> of each augmented copy
 for f in $speed_perturb; do train_aug="$train_aug data/${aug_src}_sp$f:sp$f-"; done
 case "$noise_copies" in [1-9]|[1-9][0-9]) ;; *) die "--noise-copies '$noise_copies' is not a count from 1 to 99" ;; esac
+[ "$svm_noise_copies" != all ] && { [ "$noise_aug" != true ] || [ "$svm_train_aug" != true ]; } && \
+  log "WARNING: --svm-noise-copies $svm_noise_copies is ignored: the SVM trains on noisy copies only with --noise-aug true and --svm-train-aug true"
 [ "$svm_noise_copies" = all ] && svm_noise_copies=$noise_copies
 case "$svm_noise_copies" in [0-9]|[1-9][0-9]) ;; *) die "--svm-noise-copies '$svm_noise_copies' is not 'all' or a count" ;; esac
 [ "$svm_noise_copies" -le "$noise_copies" ] || die "--svm-noise-copies $svm_noise_copies is more than --noise-copies $noise_copies"
