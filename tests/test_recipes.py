@@ -98,9 +98,17 @@ def recipe_with_noise(tmp_path, noise_files, corpus="tess", maker=make_tess):
     return root, recipe, env, base
 
 
+def copy_snrs(recipe, *copies):
+    """The SNRs (dB) drawn for the noisy training copies data/<copy> (from their utt2aug)."""
+    return {float(field[len("snr="):]) for copy in copies
+            for line in (recipe / "data" / copy / "utt2aug").read_text().splitlines()
+            for field in line.split() if field.startswith("snr=")}
+
+
 def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
     """A noise folder switches the recipe to multi-condition training (issue 14's default): every
-    fold's training set gains a noisy copy of each utterance; --noise-aug false keeps it clean."""
+    fold's training set gains a noisy copy of each utterance, at 10, 5 or 0 dB; --noise-aug false keeps
+    it clean."""
     root, recipe, env, base = recipe_with_noise(tmp_path, noise_files=4)
     first = subprocess.run(base, cwd=recipe, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -111,6 +119,8 @@ def test_noise_root_trains_on_noisy_copies_by_default(tmp_path):
     noisy = [line for line in both if line.startswith("noise-")]
     assert len(noisy) == len(clean) and len(both) == 2 * len(clean)
     assert sorted(line[len("noise-"):] for line in noisy) == sorted(clean)  # the same labels, utterance by utterance
+    snrs = copy_snrs(recipe, "all_noise")
+    assert snrs and snrs <= {10.0, 5.0, 0.0}, snrs
     second = subprocess.run(base[:2] + [str(root), "--stage", "3", "--stop-stage", "3", "--nj", "1", "--",  # the folds again
                                         "--noise-root", base[-1], "--noise-aug", "false"],
                             cwd=recipe, env=env, capture_output=True, text=True)
@@ -185,9 +195,7 @@ def test_emodb_recipe_trains_on_two_noisy_copies_at_low_snrs_by_default(tmp_path
     clean = (fold / "train" / "utt2emo").read_text().splitlines()
     both = (fold / "train_aug" / "utt2emo").read_text().splitlines()
     assert len(clean) == 12 and len(both) == 3 * len(clean)
-    snrs = {float(field[len("snr="):]) for copy in ("all_noise", "all_noise2")
-            for line in (recipe / "data" / copy / "utt2aug").read_text().splitlines()
-            for field in line.split() if field.startswith("snr=")}
+    snrs = copy_snrs(recipe, "all_noise", "all_noise2")
     assert snrs and snrs <= {10.0, 5.0, 0.0}, snrs
     again = subprocess.run(base[:2] + [base[2], "--stage", "3", "--stop-stage", "3", "--nj", "1", "--", "--noise-root",
                                        base[-1], "--noise-copies", "1"], cwd=recipe, env=env, capture_output=True, text=True)
