@@ -37,7 +37,7 @@ start=$(date +%s)
 snap=$(mktemp /tmp/ser.XXXXXX.sh)
 cp ser.sh "$snap"  # a fixed copy: this runs for hours
 common=(--folds file --fold-file "$fold_file" --noise-root "$noise_root" --noise-aug false --svm-train-aug false
-        --noise-snrs 20:15:10:5:0  # the SNRs of the measured table (the recipes' default since is 10:5:0)
+        --noise-snrs 20:15:10:5:0  # the SNRs of the measured table (the recipes' default is 10:5:0 since)
         --robust-snrs "20 10 5 0" --baseline false
         --train-jobs 2)
 # every augmented copy the variants use, the noisy test sets and their features, made once
