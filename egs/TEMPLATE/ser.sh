@@ -54,6 +54,8 @@
 #                               --speed-perturb): multi-condition functionals; auto: as --noise-aug [auto]
 #   --svm-noise-copies N|all    with --svm-train-aug, the SVM trains on the first N noisy copies only (the
 #                               models on all --noise-copies) [all]
+#   --svm-denoise-conf FILE     the SVM's functionals from spectrally subtracted audio, with the denoise:
+#                               section of this feature config (e.g. conf/feats_ss.yaml) [none]
 #   --fusion true|false         stage 6 also scores each model fused with the baseline, posteriors averaged
 #                               (<config>+svm) [true; needs the baseline]
 #   --export-configs "F ..."    training configs whose models stage 7 exports [none]
@@ -91,6 +93,7 @@ train_configs=conf/train.yaml
 baseline=true
 svm_train_aug=auto
 svm_noise_copies=all
+svm_denoise_conf=
 fusion=true
 export_configs=
 exp=exp
@@ -244,7 +247,7 @@ base_tag=baseline_svm
 
 if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
   if python -c "import opensmile, sklearn" 2>/dev/null; then
-    log "Stage 5: baseline (serkit.bin.baseline_svm): openSMILE ComParE_2016 functionals + SVM on the same folds ($exp/$base_tag)"
+    log "Stage 5: baseline (serkit.bin.baseline_svm): openSMILE ComParE_2016 functionals${svm_denoise_conf:+ of spectrally subtracted audio ($svm_denoise_conf)} + SVM on the same folds ($exp/$base_tag)"
     base_data=$data
     if [ "$folds" = none ]; then
       base_data=${train_set}_all
@@ -253,17 +256,19 @@ if [ ${stage} -le 5 ] && [ ${stop_stage} -ge 5 ] && [ "$baseline" = true ]; then
     svm_current=true  # scored on every test variant asked for, trained on the copies asked for
     for v in $variant_names; do [ -f "$exp/$base_tag/fold1/decode_test$v/utt2pred" ] || svm_current=false; done
     svm_copies=$(for spec in $svm_aug; do echo "${spec#*:}=${spec%%:*}"; done)  # --train-copy PREFIX=DIR
-    # an earlier SVM that trained on other copies (--svm-noise-copies, --svm-train-aug) is trained again
+    # an earlier SVM that trained on other copies (--svm-noise-copies, --svm-train-aug) or denoised
+    # otherwise (--svm-denoise-conf) is trained again
     [ -f "$exp/$base_tag/model_info.json" ] && ! python -c 'import json, sys
-sys.exit(sorted(json.load(open(sys.argv[1])).get("train_copies", [])) != sorted(sys.argv[2:]))' \
-      "$exp/$base_tag/model_info.json" $svm_copies && svm_current=false
+info = json.load(open(sys.argv[1]))
+sys.exit(info.get("denoise_config", "") != sys.argv[2] or sorted(info.get("train_copies", [])) != sorted(sys.argv[3:]))' \
+      "$exp/$base_tag/model_info.json" "$svm_denoise_conf" $svm_copies && svm_current=false
     if [ "$exp/$base_tag/results/summary.json" -nt "$fdir/folds.txt" ] && $svm_current; then
       log "Stage 5: $exp/$base_tag is newer than the folds; skipped (delete it to run again)"
     else
       # and on each noisy / reverberated copy of the test sets (--robust-snrs, --robust-rt60s)
       python -m serkit.bin.baseline_svm --jobs "$nj" "data/$base_data" "$fdir" "$exp/$base_tag" \
         $(for spec in $test_variants; do v=${spec#*=}; echo "--test-variant ${spec%%=*}=${v%%:*}"; done) \
-        $(for c in $svm_copies; do echo "--train-copy $c"; done)
+        $(for c in $svm_copies; do echo "--train-copy $c"; done) ${svm_denoise_conf:+--denoise-config "$svm_denoise_conf"}
     fi
   else
     log "Stage 5: baseline skipped: it needs opensmile and scikit-learn (tools/install.sh --extras baseline)"

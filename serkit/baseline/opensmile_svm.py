@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -17,6 +17,7 @@ import numpy as np
 from serkit.data.datadir import DataDir
 from serkit.errors import AudioError, SerkitError
 from serkit.feats.ark import AtomicArkWriter, load_scp
+from serkit.feats.denoise import DenoiseConfig, spectral_subtraction
 from serkit.utils.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def require_available(what: str) -> None:
 _worker: Dict[str, Any] = {}
 
 
-def _start_worker(data_dir, feature_set: str, sample_rate: int) -> None:
+def _start_worker(data_dir, feature_set: str, sample_rate: int, denoise: Optional[DenoiseConfig] = None) -> None:
     """One openSMILE extractor and audio loader per process (neither is shared across processes)."""
     import opensmile
 
@@ -53,7 +54,8 @@ def _start_worker(data_dir, feature_set: str, sample_rate: int) -> None:
     except AttributeError:
         raise SerkitError(f"unknown openSMILE feature set '{feature_set}' (e.g. ComParE_2016, eGeMAPSv02)") from None
     _worker.update(smile=opensmile.Smile(feature_set=fs, feature_level=opensmile.FeatureLevel.Functionals),
-                   loader=DataDir(data_dir).audio_loader(sample_rate), sample_rate=sample_rate)
+                   loader=DataDir(data_dir).audio_loader(sample_rate), sample_rate=sample_rate,
+                   denoise=denoise if denoise is not None and denoise.enabled else None)
 
 
 def _functionals_of(utts: Sequence[str]) -> List[Tuple[str, Optional[np.ndarray], str]]:
@@ -62,6 +64,8 @@ def _functionals_of(utts: Sequence[str]) -> List[Tuple[str, Optional[np.ndarray]
     for utt in utts:
         try:
             wav = _worker["loader"].load(utt)
+            if _worker["denoise"] is not None:
+                wav = spectral_subtraction(wav, _worker["sample_rate"], _worker["denoise"])
             vec = _worker["smile"].process_signal(wav, _worker["sample_rate"]).to_numpy()[0].astype(np.float32)
             out.append((utt, vec, ""))
         except AudioError as err:
@@ -70,13 +74,14 @@ def _functionals_of(utts: Sequence[str]) -> List[Tuple[str, Optional[np.ndarray]
 
 
 def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", sample_rate: int = 16000,
-                        jobs: int = 1, chunk: int = 32) -> Dict[str, np.ndarray]:
+                        jobs: int = 1, chunk: int = 32, denoise: Optional[DenoiseConfig] = None) -> Dict[str, np.ndarray]:
     """Utterance-level functionals of every utterance (cached in ``ark``/``scp``), ``jobs`` processes
-    at once; the archive is written in the data directory's order whatever ``jobs`` is. The cache is
-    used only if it was extracted from the same ``wav.scp`` with the same feature set and rate
-    (``<scp>.source``); otherwise it is extracted again, with a warning."""
+    at once; the archive is written in the data directory's order whatever ``jobs`` is. With an
+    enabled ``denoise``, of the spectrally subtracted audio (:mod:`serkit.feats.denoise`). The cache
+    is used only if it was extracted from the same ``wav.scp`` with the same feature set, rate and
+    denoising (``<scp>.source``); otherwise it is extracted again, with a warning."""
     utts = DataDir(data_dir).utts  # a missing or malformed data directory fails here, with its path
-    source = _source_digest(data_dir, feature_set, sample_rate)
+    source = _source_digest(data_dir, feature_set, sample_rate, denoise)
     cached = _cached(Path(scp), source, data_dir, utts)
     if cached is not None:
         return cached
@@ -88,19 +93,22 @@ def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", s
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(jobs, initializer=_start_worker, initargs=(str(data_dir), feature_set, sample_rate)) as pool:
+            with ctx.Pool(jobs, initializer=_start_worker, initargs=(str(data_dir), feature_set, sample_rate, denoise)) as pool:
                 _write_chunks(pool.imap(_functionals_of, chunks), writer, out, bar)
         else:
-            _start_worker(data_dir, feature_set, sample_rate)
+            _start_worker(data_dir, feature_set, sample_rate, denoise)
             _write_chunks(map(_functionals_of, chunks), writer, out, bar)
     bar.close()
     Path(f"{scp}.source").write_text(source + "\n")
     return out
 
 
-def _source_digest(data_dir, feature_set: str, sample_rate: int) -> str:
-    """What the functionals of ``data_dir`` depend on: its wav.scp, the feature set and the rate."""
+def _source_digest(data_dir, feature_set: str, sample_rate: int, denoise: Optional[DenoiseConfig] = None) -> str:
+    """What the functionals of ``data_dir`` depend on: its wav.scp, the feature set, the rate and
+    the denoising (none: the digest of serkit before it could denoise, so older caches stay valid)."""
     digest = hashlib.sha256(f"{feature_set} {sample_rate}\n".encode())
+    if denoise is not None and denoise.enabled:
+        digest.update(f"denoise {sorted(asdict(denoise).items())}\n".encode())
     digest.update((Path(data_dir) / "wav.scp").read_bytes())
     return digest.hexdigest()
 

@@ -18,6 +18,10 @@ the same held-out speakers; serkit.bin.late_fusion). ``--jobs N`` extracts with 
 utterance's copy joins its fold's training set, standardised per copied speaker as the noisy test
 sets are, and kept with its source speaker in the inner folds that choose C.
 
+``--denoise-config FEATS_YAML`` extracts every set's functionals (training, copies, test variants) from
+spectrally subtracted audio, with the ``denoise:`` section of a feature config (e.g. a recipe's
+conf/feats_ss.yaml), as that config does before the neural models' front end.
+
 ``--functionals SCP`` (repeatable) takes functionals extracted beforehand (serkit.bin.extract_functionals,
 e.g. one archive per corpus when ``<data-dir>`` joins utterances of several corpora, as the
 cross-corpus recipe's pairs do) instead of extracting them for ``<data-dir>``: every utterance of
@@ -30,7 +34,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 from serkit.baseline.opensmile_svm import (
@@ -40,6 +44,8 @@ from serkit.data.datadir import DataDir
 from serkit.data.table import write_label_list, write_table
 from serkit.errors import SerkitError
 from serkit.feats.ark import AtomicArkWriter, load_scp
+from serkit.feats.config import load_feature_config
+from serkit.feats.denoise import DenoiseConfig
 from serkit.utils import cli
 
 logger = logging.getLogger("serkit.baseline_svm")
@@ -65,7 +71,7 @@ def add_train_copies(specs, feats, utt2emo, utt2spk, fdir: Path, args):
             raise SerkitError(f"--train-copy '{spec}': expected PREFIX=DATA_DIR (e.g. noise-=data/all_noise)")
         name = prefix.strip("-_") or "copy"
         cfeats = extract_functionals(cdir, fdir / f"{args.feature_set}_{name}.ark", fdir / f"{args.feature_set}_{name}.scp",
-                                     args.feature_set, jobs=args.jobs)
+                                     args.feature_set, jobs=args.jobs, denoise=args.denoise)
         c2spk = dict(DataDir(cdir).table("utt2spk"))
         if not args.no_speaker_norm:
             cfeats = standardise_per_speaker(cfeats, c2spk)
@@ -96,6 +102,18 @@ def given_functionals(scps: List[str], d: DataDir) -> Dict[str, np.ndarray]:
     return {u: found[u] for u in d.utts}
 
 
+def denoise_of(path: Optional[str]) -> Optional[DenoiseConfig]:
+    """The ``denoise:`` section of the feature config ``path`` (None without one); an error when it
+    does not enable spectral subtraction, so that the option never silently does nothing."""
+    if not path:
+        return None
+    denoise = load_feature_config(path).denoise  # a ConfigError names the file and line
+    if not denoise.enabled:
+        raise SerkitError(f"--denoise-config {path}: its denoise: section does not say 'enabled: true' "
+                          "(see conf/feats_ss.yaml); give a config that denoises, or drop the option")
+    return denoise
+
+
 def main(argv: List[str]) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--feature-set", default="ComParE_2016")
@@ -107,12 +125,15 @@ def main(argv: List[str]) -> int:
                    help="augmented copies (ids PREFIX<utt>) that join each fold's training set (repeatable)")
     p.add_argument("--functionals", action="append", default=[], metavar="SCP",
                    help="functionals extracted beforehand (serkit.bin.extract_functionals), instead of extracting (repeatable)")
+    p.add_argument("--denoise-config", metavar="FEATS_YAML",
+                   help="functionals of spectrally subtracted audio, with this feature config's denoise: section")
     p.add_argument("data_dir")
     p.add_argument("folds_dir")
     p.add_argument("exp_dir")
     args = p.parse_args(argv)
     cli.setup_logging(args.verbose)
     require_available("the baseline")
+    args.denoise = denoise_of(args.denoise_config)
     exp = Path(args.exp_dir)
     start = time.perf_counter()
     fdir = exp / "functionals"
@@ -121,7 +142,7 @@ def main(argv: List[str]) -> int:
         feats = given_functionals(args.functionals, d)
     else:
         feats = extract_functionals(args.data_dir, fdir / f"{args.feature_set}.ark", fdir / f"{args.feature_set}.scp",
-                                    args.feature_set, jobs=args.jobs)
+                                    args.feature_set, jobs=args.jobs, denoise=args.denoise)
     utt2emo, utt2spk = dict(d.table("utt2emo")), dict(d.table("utt2spk"))
     if not args.no_speaker_norm:
         feats = standardise_per_speaker(feats, utt2spk)
@@ -132,7 +153,7 @@ def main(argv: List[str]) -> int:
         if not sep or not name or not vdir:
             raise SerkitError(f"--test-variant '{spec}': expected NAME=DATA_DIR (e.g. snr5=data/all_snr5)")
         vfeats = extract_functionals(vdir, fdir / f"{args.feature_set}_{name}.ark", fdir / f"{args.feature_set}_{name}.scp",
-                                     args.feature_set, jobs=args.jobs)
+                                     args.feature_set, jobs=args.jobs, denoise=args.denoise)
         variants[name] = vfeats if args.no_speaker_norm else standardise_per_speaker(vfeats, dict(DataDir(vdir).table("utt2spk")))
     extract_seconds = time.perf_counter() - start
     copies = [spec.partition("=")[::2] for spec in args.train_copy]
@@ -167,7 +188,8 @@ def main(argv: List[str]) -> int:
             logger.info("%s: C=%g, posterior temperature %.3g (chosen on %s), %d test utterances", fold.name, result.c,
                         result.temperature, result.selection, len(result.decisions))
     info = {"model": f"openSMILE {args.feature_set} + RBF SVM", "feature_set": args.feature_set,
-            "speaker_norm": not args.no_speaker_norm, "train_copies": args.train_copy, "per_fold": chosen, "test_variants": sorted(variants),
+            "speaker_norm": not args.no_speaker_norm, "train_copies": args.train_copy,
+            "denoise_config": args.denoise_config or "", "per_fold": chosen, "test_variants": sorted(variants),
             "seconds": time.perf_counter() - start, "extract_seconds": extract_seconds}
     (exp / "model_info.json").write_text(json.dumps(info, indent=2) + "\n")
     print(f"baseline_svm: {len(folds)} folds scored in {info['seconds']:.0f} s; predictions under {exp}/fold*/decode_test")
