@@ -155,7 +155,8 @@ def test_noise_copies_gives_each_utterance_several_different_noisy_copies(tmp_pa
 @pytest.mark.skipif(bool(baseline_missing()), reason="the baseline needs opensmile and scikit-learn (extras: baseline)")
 def test_svm_noise_copies_trains_the_svm_on_the_first_copies_only(tmp_path):
     """--svm-noise-copies 1 with --noise-copies 2: the models' folds keep both noisy copies, the SVM trains
-    on the first; a rerun with another count trains the SVM again; more copies than there are fails."""
+    on the first; a rerun with another count (or --svm-denoise-conf) trains the SVM again; more copies
+    than there are fails."""
     _, recipe, env, base = recipe_with_noise(tmp_path, noise_files=4)
     first = subprocess.run(base + ["--noise-copies", "2", "--svm-noise-copies", "1"], cwd=recipe, env=env,
                            capture_output=True, text=True)
@@ -176,6 +177,12 @@ def test_svm_noise_copies_trains_the_svm_on_the_first_copies_only(tmp_path):
         scored.write_text("{}\n")
     again = subprocess.run(svm + ["all"], cwd=recipe, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "baseline_svm is newer than the folds; skipped" in again.stdout
+    ss = recipe / "conf" / "feats_denoise.yaml"  # --svm-denoise-conf: functionals of denoised audio, trained again
+    ss.write_text("denoise:\n  enabled: true\n")
+    denoised = subprocess.run(svm + ["all", "--svm-denoise-conf", str(ss)], cwd=recipe, env=env, capture_output=True, text=True)
+    assert denoised.returncode == 0, denoised.stdout[-3000:] + denoised.stderr[-3000:]
+    assert "skipped" not in denoised.stdout and "functionals of spectrally subtracted audio" in denoised.stdout
+    assert json.loads(info.read_text())["denoise_config"] == str(ss)
     wrong = subprocess.run(svm + ["3"], cwd=recipe, env=env, capture_output=True, text=True)
     assert wrong.returncode != 0 and "--svm-noise-copies 3 is more than --noise-copies 2" in wrong.stderr
     unused = subprocess.run(svm[:-1] + ["--svm-train-aug", "false", "--svm-noise-copies", "1"], cwd=recipe, env=env,
