@@ -302,7 +302,7 @@ def test_functionals_of_denoised_audio_are_nearer_the_clean_ones(tmp_path, caplo
     cache of the other setting is not reused; --denoise-config must name a config that denoises."""
     import soundfile as sf
 
-    from serkit.bin.baseline_svm import denoise_of
+    from serkit.bin.baseline_svm import denoise_of, main
     from serkit.errors import SerkitError
 
     clean = _voiced_bursts()
@@ -331,3 +331,5 @@ def test_functionals_of_denoised_audio_are_nearer_the_clean_ones(tmp_path, caplo
     (tmp_path / "plain.yaml").write_text("feat_type: logmel\n")
     with pytest.raises(SerkitError, match="does not say 'enabled: true'"):
         denoise_of(tmp_path / "plain.yaml")
+    with pytest.raises(SerkitError, match="cannot apply to --functionals"):  # archives made elsewhere: not denoised
+        main(["--denoise-config", str(conf), "--functionals", str(scp), str(d), str(tmp_path / "folds"), str(tmp_path / "exp")])

@@ -134,6 +134,9 @@ def main(argv: List[str]) -> int:
     cli.setup_logging(args.verbose)
     require_available("the baseline")
     args.denoise = denoise_of(args.denoise_config)
+    if args.denoise and args.functionals:
+        raise SerkitError("--denoise-config cannot apply to --functionals extracted beforehand (their audio was not "
+                          "denoised here); give one of the two")
     exp = Path(args.exp_dir)
     start = time.perf_counter()
     fdir = exp / "functionals"
