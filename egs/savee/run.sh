@@ -14,6 +14,8 @@
 # augmentation, features, folds, training, baseline, scoring, results); options after -- go
 # to it, e.g.
 #   ./run.sh --savee-root DIR -- --speed-perturb "0.9 1.1" --noise-root NOISE --robust-snrs "20 10 5 0"
+# With a noise folder both systems train on every utterance plus a noisy copy at 10, 5 or 0 dB; the
+# CRNN fused with the SVM (train+svm) is then the best system here (RESULTS.md, issue 14).
 . ./path.sh || exit 1
 . ./cmd.sh || exit 1
 set -euo pipefail
