@@ -73,6 +73,20 @@ def test_recipe_trains_scores_and_skips_finished_stages_on_rerun(tmp_path):
     assert "20.6 min" in (recipe / "RESULTS.md").read_text()  # 1234 s, from the kept record
 
 
+def test_recipe_body_says_what_is_missing_before_it_runs(tmp_path):
+    """Stages that need folds, run before stage 3 made them, stop with a message naming the folder
+    (not a silent exit); a --svm-denoise-conf that does not denoise fails before anything runs."""
+    recipe = copy_recipe("tess", tmp_path / "egs")
+    env = dict(os.environ, SERKIT_ROOT=str(REPO), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    ser = ["./ser.sh", "--data", "all", "--stage", "6", "--stop-stage", "6"]
+    early = subprocess.run(ser, cwd=recipe, env=env, capture_output=True, text=True)
+    assert early.returncode != 0 and "no folds in data/folds; run stage 3" in early.stderr, early.stderr[-2000:]
+    plain = subprocess.run(ser + ["--svm-denoise-conf", "conf/feats.yaml"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert plain.returncode != 0 and "--svm-denoise-conf conf/feats.yaml: its denoise: section does not say" in plain.stderr
+    missing = subprocess.run(ser + ["--svm-denoise-conf", "conf/nowhere.yaml"], cwd=recipe, env=env, capture_output=True, text=True)
+    assert missing.returncode != 0 and "--svm-denoise-conf conf/nowhere.yaml: config file not found" in missing.stderr
+
+
 def make_emodb(root):
     """A fake EmoDB release: three speakers, three emotions, two texts (``<root>/wav/03a01Wa.wav``)."""
     for spk in ("03", "08", "09"):

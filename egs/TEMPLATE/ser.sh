@@ -121,6 +121,14 @@ newer_than_folds() { local k; for k in $(seq "$nfolds"); do [ "$1" -nt "$2/fold$
 case "$folds" in loso|leave-n-out|file|none) ;; *) die "--folds '$folds' is not loso, leave-n-out, file or none" ;; esac
 case "$cmvn" in per-speaker|global) ;; *) die "--cmvn '$cmvn' is not per-speaker or global" ;; esac
 for conf in $train_configs; do [ -f "$conf" ] || die "training config '$conf' not found"; done
+# a bad --svm-denoise-conf fails now, not at stage 5 after the training
+[ -z "$svm_denoise_conf" ] || [ "$baseline" != true ] || python -c 'import sys
+from serkit.bin.baseline_svm import denoise_of
+from serkit.errors import SerkitError
+try:
+    denoise_of(sys.argv[1], "--svm-denoise-conf")
+except SerkitError as err:
+    sys.exit(f"ser.sh: ERROR: {err}")' "$svm_denoise_conf" || exit 1
 case "$noise_aug" in auto) noise_aug=$([ -n "$noise_root" ] && echo true || echo false) ;; true|false) ;;
   *) die "--noise-aug '$noise_aug' is not auto, true or false" ;; esac
 case "$svm_train_aug" in auto) svm_train_aug=$noise_aug ;; true|false) ;;
@@ -214,12 +222,12 @@ if [ ${stage} -le 3 ] && [ ${stop_stage} -ge 3 ]; then
       --train-extra $train_extra
   fi
 fi
-nfolds=$(ls -d $fdir/fold*/ 2>/dev/null | wc -l)
+nfolds=$( (ls -d $fdir/fold*/ 2>/dev/null || true) | wc -l)  # none: ls fails, which pipefail would make silent
+[ "$nfolds" -gt 0 ] || [ "$stop_stage" -lt 4 ] || die "no folds in $fdir; run stage 3 (--stage 3) first"
 train_name=train
 [ -n "$train_aug$train_extra" ] && train_name=train_aug
 
 if [ ${stage} -le 4 ] && [ ${stop_stage} -ge 4 ]; then
-  [ "$nfolds" -gt 0 ] || die "no folds in $fdir; run stage 3"
   for conf in $train_configs; do
     tag=$(basename "$conf" .yaml)
     if [ -f "$exp/$tag/train_wall_seconds" ] && folds_newer "$exp/$tag" final.pt "$conf"; then

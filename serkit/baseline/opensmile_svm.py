@@ -55,7 +55,7 @@ def _start_worker(data_dir, feature_set: str, sample_rate: int, denoise: Optiona
         raise SerkitError(f"unknown openSMILE feature set '{feature_set}' (e.g. ComParE_2016, eGeMAPSv02)") from None
     _worker.update(smile=opensmile.Smile(feature_set=fs, feature_level=opensmile.FeatureLevel.Functionals),
                    loader=DataDir(data_dir).audio_loader(sample_rate), sample_rate=sample_rate,
-                   denoise=denoise if denoise is not None and denoise.enabled else None)
+                   denoise=denoise)
 
 
 def _functionals_of(utts: Sequence[str]) -> List[Tuple[str, Optional[np.ndarray], str]]:
@@ -81,6 +81,7 @@ def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", s
     is used only if it was extracted from the same ``wav.scp`` with the same feature set, rate and
     denoising (``<scp>.source``); otherwise it is extracted again, with a warning."""
     utts = DataDir(data_dir).utts  # a missing or malformed data directory fails here, with its path
+    denoise = denoise if denoise is not None and denoise.enabled else None  # None: no spectral subtraction
     source = _source_digest(data_dir, feature_set, sample_rate, denoise)
     cached = _cached(Path(scp), source, data_dir, utts)
     if cached is not None:
@@ -105,9 +106,10 @@ def extract_functionals(data_dir, ark, scp, feature_set: str = "ComParE_2016", s
 
 def _source_digest(data_dir, feature_set: str, sample_rate: int, denoise: Optional[DenoiseConfig] = None) -> str:
     """What the functionals of ``data_dir`` depend on: its wav.scp, the feature set, the rate and
-    the denoising (none: the digest of serkit before it could denoise, so older caches stay valid)."""
+    the (enabled) denoising; without one, the digest of serkit before it could denoise, so older
+    caches stay valid."""
     digest = hashlib.sha256(f"{feature_set} {sample_rate}\n".encode())
-    if denoise is not None and denoise.enabled:
+    if denoise is not None:
         digest.update(f"denoise {sorted(asdict(denoise).items())}\n".encode())
     digest.update((Path(data_dir) / "wav.scp").read_bytes())
     return digest.hexdigest()

@@ -42,7 +42,7 @@ from serkit.baseline.opensmile_svm import (
 )
 from serkit.data.datadir import DataDir
 from serkit.data.table import write_label_list, write_table
-from serkit.errors import SerkitError
+from serkit.errors import ConfigError, SerkitError
 from serkit.feats.ark import AtomicArkWriter, load_scp
 from serkit.feats.config import load_feature_config
 from serkit.feats.denoise import DenoiseConfig
@@ -102,14 +102,18 @@ def given_functionals(scps: List[str], d: DataDir) -> Dict[str, np.ndarray]:
     return {u: found[u] for u in d.utts}
 
 
-def denoise_of(path: Optional[str]) -> Optional[DenoiseConfig]:
-    """The ``denoise:`` section of the feature config ``path`` (None without one); an error when it
-    does not enable spectral subtraction, so that the option never silently does nothing."""
+def denoise_of(path: Optional[str], option: str = "--denoise-config") -> Optional[DenoiseConfig]:
+    """The ``denoise:`` section of the feature config ``path`` (None without one); an error, naming
+    ``option``, when the file is missing or malformed or does not enable spectral subtraction, so
+    that the option never silently does nothing."""
     if not path:
         return None
-    denoise = load_feature_config(path).denoise  # a ConfigError names the file and line
+    try:
+        denoise = load_feature_config(path).denoise
+    except ConfigError as err:  # names the file and line
+        raise ConfigError(f"{option} {err}") from None
     if not denoise.enabled:
-        raise SerkitError(f"--denoise-config {path}: its denoise: section does not say 'enabled: true' "
+        raise SerkitError(f"{option} {path}: its denoise: section does not say 'enabled: true' "
                           "(see conf/feats_ss.yaml); give a config that denoises, or drop the option")
     return denoise
 
